@@ -1,0 +1,1 @@
+"""Shieldwall: open testbed for coordinated ballistic-missile defence across an alliance."""

@@ -1,0 +1,53 @@
+"""Plain, immutable descriptions of the friendly forces a node is told about at start-up (SI units).
+
+Built once from the scenario by the shell; nodes read them, never the scenario itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class BatterySpec:
+    id: str
+    nation: str
+    reports_to: str
+    authority: str  # "delegated" | "national_approval" | "national_only"
+    tier: str
+    ecef: np.ndarray  # (3,) launcher position [m]
+    burnout_speed_ms: float
+    burn_time_s: float
+    min_alt_m: float
+    max_alt_m: float
+    max_range_m: float
+    reaction_time_s: float
+    pk: float
+    divert_m: float
+    fire_channels: int
+    inventory: int
+    defends: frozenset[str] | None  # nations whose assets it may defend; None = all
+
+
+@dataclass(frozen=True, slots=True)
+class AssetTable:
+    """Defended assets as arrays (known to every node)."""
+
+    ids: tuple[str, ...]
+    nations: tuple[str, ...]
+    ecef: np.ndarray  # (A, 3)
+    radius_m: np.ndarray  # (A,)
+    value: np.ndarray  # (A,)
+
+
+@dataclass(frozen=True, slots=True)
+class DoctrineSpec:
+    salvo_size: int
+    high_value_salvo_size: int
+    high_value_threshold: float
+    shoot_look_shoot: bool
+    kill_assessment_delay_s: float
+    allow_duplicate_engagements: bool
+    decision_period_s: float

@@ -1,0 +1,145 @@
+"""WGS-84 geodesy: geodetic / ECEF / local ENU frames, great circles, horizon geometry.
+
+All functions are vectorised: they take NumPy arrays of any broadcastable shape (or scalars) and
+return arrays of the broadcast shape. Angles are radians unless the name says ``_deg``; lengths are
+metres. ECEF is the Earth-centred, Earth-fixed frame (x through the Greenwich meridian on the
+equator, z through the north pole); ENU is the local east/north/up frame at a reference point.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: WGS-84 semi-major axis [m].
+A_M = 6_378_137.0
+#: WGS-84 flattening.
+F = 1.0 / 298.257_223_563
+#: WGS-84 semi-minor axis [m].
+B_M = A_M * (1.0 - F)
+#: First eccentricity squared.
+E2 = F * (2.0 - F)
+#: Second eccentricity squared.
+EP2 = E2 / (1.0 - E2)
+#: Mean Earth radius (IUGG) [m], used for great-circle distances.
+R_MEAN_M = 6_371_008.8
+#: Earth's gravitational parameter (WGS-84) [m^3/s^2].
+MU_M3S2 = 3.986_004_418e14
+#: Second zonal harmonic (EGM96, unnormalised).
+J2 = 1.082_626_68e-3
+#: Earth's rotation rate [rad/s].
+OMEGA_RADS = 7.292_115e-5
+
+
+def geodetic_to_ecef(lat: np.ndarray, lon: np.ndarray, alt_m: np.ndarray) -> np.ndarray:
+    """Geodetic latitude, longitude [rad] and ellipsoidal height [m] to ECEF [m], shape (..., 3)."""
+    lat, lon, alt_m = np.broadcast_arrays(np.asarray(lat, float), np.asarray(lon, float), np.asarray(alt_m, float))
+    sin_lat, cos_lat = np.sin(lat), np.cos(lat)
+    n = A_M / np.sqrt(1.0 - E2 * sin_lat**2)
+    x = (n + alt_m) * cos_lat * np.cos(lon)
+    y = (n + alt_m) * cos_lat * np.sin(lon)
+    z = (n * (1.0 - E2) + alt_m) * sin_lat
+    return np.stack([x, y, z], axis=-1)
+
+
+def ecef_to_geodetic(r_ecef: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ECEF [m] (..., 3) to geodetic latitude, longitude [rad] and height [m].
+
+    Bowring's method with two refinements: sub-millimetre from the Earth's centre region to GEO.
+    """
+    r = np.asarray(r_ecef, float)
+    x, y, z = r[..., 0], r[..., 1], r[..., 2]
+    p = np.hypot(x, y)
+    lon = np.arctan2(y, x)
+    beta = np.arctan2(z, (1.0 - F) * p)
+    for _ in range(2):
+        lat = np.arctan2(z + EP2 * B_M * np.sin(beta) ** 3, p - E2 * A_M * np.cos(beta) ** 3)
+        beta = np.arctan2((1.0 - F) * np.sin(lat), np.cos(lat))
+    sin_lat = np.sin(lat)
+    n = A_M / np.sqrt(1.0 - E2 * sin_lat**2)
+    # Height formula that stays accurate at the poles and the equator alike.
+    alt = p * np.cos(lat) + (z + E2 * n * sin_lat) * sin_lat - n
+    return lat, lon, alt
+
+
+def altitude_m(r_ecef: np.ndarray) -> np.ndarray:
+    """Ellipsoidal height [m] of ECEF points (..., 3)."""
+    return ecef_to_geodetic(r_ecef)[2]
+
+
+def enu_basis(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Rotation matrices (..., 3, 3) whose rows are the east, north, up unit vectors in ECEF."""
+    lat, lon = np.broadcast_arrays(np.asarray(lat, float), np.asarray(lon, float))
+    sl, cl, so, co = np.sin(lat), np.cos(lat), np.sin(lon), np.cos(lon)
+    zero = np.zeros_like(lat)
+    east = np.stack([-so, co, zero], axis=-1)
+    north = np.stack([-sl * co, -sl * so, cl], axis=-1)
+    up = np.stack([cl * co, cl * so, sl], axis=-1)
+    return np.stack([east, north, up], axis=-2)
+
+
+def ecef_to_enu(r_ecef: np.ndarray, origin_ecef: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """Points (..., 3) in ECEF to ENU [m] about ``origin_ecef`` with ``basis`` from :func:`enu_basis`."""
+    d = np.asarray(r_ecef, float) - origin_ecef
+    return np.einsum("...ij,...j->...i", basis, d)
+
+
+def enu_to_ecef(r_enu: np.ndarray, origin_ecef: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`ecef_to_enu`."""
+    return np.einsum("...ji,...j->...i", basis, np.asarray(r_enu, float)) + origin_ecef
+
+
+def enu_to_rae(r_enu: np.ndarray) -> np.ndarray:
+    """ENU vectors (..., 3) to (range [m], azimuth [rad, clockwise from north, 0..2pi), elevation [rad])."""
+    e, n, u = r_enu[..., 0], r_enu[..., 1], r_enu[..., 2]
+    rng = np.sqrt(e * e + n * n + u * u)
+    az = np.mod(np.arctan2(e, n), 2.0 * np.pi)
+    el = np.arcsin(np.clip(u / np.maximum(rng, 1e-9), -1.0, 1.0))
+    return np.stack([rng, az, el], axis=-1)
+
+
+def rae_to_enu(rae: np.ndarray) -> np.ndarray:
+    """(range [m], azimuth [rad], elevation [rad]) (..., 3) to ENU vectors (..., 3)."""
+    rng, az, el = rae[..., 0], rae[..., 1], rae[..., 2]
+    ce = np.cos(el)
+    return np.stack([rng * ce * np.sin(az), rng * ce * np.cos(az), rng * np.sin(el)], axis=-1)
+
+
+def great_circle_m(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Great-circle distance [m] on the mean-radius sphere (haversine), angles in radians."""
+    dlat = lat2 - lat1
+    dlon = lon2 - lon1
+    h = np.sin(dlat / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin(dlon / 2) ** 2
+    return 2.0 * R_MEAN_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+def initial_bearing(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Initial great-circle bearing [rad, clockwise from north] from point 1 to point 2."""
+    dlon = lon2 - lon1
+    y = np.sin(dlon) * np.cos(lat2)
+    x = np.cos(lat1) * np.sin(lat2) - np.sin(lat1) * np.cos(lat2) * np.cos(dlon)
+    return np.mod(np.arctan2(y, x), 2.0 * np.pi)
+
+
+def destination(lat, lon, bearing, distance_m) -> tuple[np.ndarray, np.ndarray]:
+    """Point reached from (lat, lon) along a great circle with initial ``bearing`` [rad] after ``distance_m``."""
+    d = np.asarray(distance_m, float) / R_MEAN_M
+    lat2 = np.arcsin(np.sin(lat) * np.cos(d) + np.cos(lat) * np.sin(d) * np.cos(bearing))
+    lon2 = lon + np.arctan2(np.sin(bearing) * np.sin(d) * np.cos(lat), np.cos(d) - np.sin(lat) * np.sin(lat2))
+    return lat2, np.mod(lon2 + np.pi, 2.0 * np.pi) - np.pi
+
+
+def line_of_sight_clear(a_ecef: np.ndarray, b_ecef: np.ndarray, min_alt_m: float = 0.0) -> np.ndarray:
+    """True where the straight segment a→b stays above the Earth (ellipsoid height ``min_alt_m``).
+
+    The Earth is scaled to a sphere by dividing z by (1 - f), which maps the ellipsoid exactly onto a
+    sphere of radius ``A_M``; straight lines stay straight under that scaling, so the closest-approach
+    test is exact for the ellipsoid (to first order in ``min_alt_m``).
+    """
+    scale = np.array([1.0, 1.0, A_M / B_M])
+    a = np.asarray(a_ecef, float) * scale
+    b = np.asarray(b_ecef, float) * scale
+    d = b - a
+    dd = np.maximum(np.sum(d * d, axis=-1), 1e-12)
+    s = np.clip(-np.sum(a * d, axis=-1) / dd, 0.0, 1.0)
+    closest = a + s[..., None] * d
+    return np.linalg.norm(closest, axis=-1) >= A_M + min_alt_m

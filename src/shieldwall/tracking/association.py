@@ -1,0 +1,80 @@
+"""Gated global-nearest-neighbour association of plots (or tracks) to tracks.
+
+The cost of pairing track k with plot m is the squared Mahalanobis distance d2[k, m] of the
+innovation; pairs with d2 at or beyond the chi-square gate g are forbidden. The assignment minimises
+``sum over pairs (d2 - g)``, which is the classic augmented-matrix GNN in which leaving a track or a
+plot unassigned costs g / 2 each: every gated pair is worth taking unless it competes with a better
+one. Because forbidden and "leave unassigned" entries both cost 0 in the reduced matrix
+``min(d2 - g, 0)``, one rectangular :func:`scipy.optimize.linear_sum_assignment` solves it exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from scipy.stats import chi2
+
+from shieldwall.tracking.ekf import innovation
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """Result of an association: ``pairs`` (P, 2) rows of (track index, plot index), the rest unassigned."""
+
+    pairs: np.ndarray
+    unassigned_tracks: np.ndarray
+    unassigned_plots: np.ndarray
+
+
+def gate_threshold(gate_prob: float, dof: int = 3) -> float:
+    """Squared-Mahalanobis gate holding a true measurement with probability ``gate_prob``."""
+    return float(chi2.ppf(gate_prob, dof))
+
+
+def mahalanobis_cost(z: np.ndarray, h: np.ndarray, S: np.ndarray,
+                     angle_dims: tuple[int, ...] = ()) -> np.ndarray:
+    """Squared Mahalanobis distances (K, M) of plots ``z`` (M, m) from predictions ``h`` (K, m), ``S`` (K, m, m)."""
+    nu = innovation(np.asarray(z, float)[None, :, :], np.asarray(h, float)[:, None, :], angle_dims)
+    s_inv = np.linalg.inv(S)
+    return np.sum((nu @ s_inv) * nu, axis=-1)
+
+
+def gnn_assign(cost: np.ndarray, gate: float) -> Assignment:
+    """Optimal one-to-one assignment minimising ``sum(cost - gate)`` over pairs with ``cost < gate``.
+
+    NaN costs count as outside the gate. Indices in the result are sorted.
+    """
+    cost = np.asarray(cost, float)
+    n_tracks, n_plots = cost.shape
+    inside = cost < gate                            # False for NaN too
+    rows = cols = np.empty(0, dtype=np.intp)
+    if inside.any():
+        reduced = np.where(inside, cost - gate, 0.0)
+        # Only rows and columns with a gated entry can take part: solve the smaller problem.
+        r_idx = np.flatnonzero(inside.any(axis=1))
+        c_idx = np.flatnonzero(inside.any(axis=0))
+        sub_r, sub_c = linear_sum_assignment(reduced[np.ix_(r_idx, c_idx)])
+        rows, cols = r_idx[sub_r], c_idx[sub_c]
+        keep = inside[rows, cols]
+        rows, cols = rows[keep], cols[keep]
+    order = np.argsort(rows, kind="stable")
+    rows, cols = rows[order], cols[order]
+    free_tracks = np.ones(n_tracks, bool)
+    free_tracks[rows] = False
+    free_plots = np.ones(n_plots, bool)
+    free_plots[cols] = False
+    return Assignment(pairs=np.stack([rows, cols], axis=-1).astype(np.intp),
+                      unassigned_tracks=np.flatnonzero(free_tracks),
+                      unassigned_plots=np.flatnonzero(free_plots))
+
+
+def associate(z: np.ndarray, h: np.ndarray, S: np.ndarray, gate_prob: float,
+              angle_dims: tuple[int, ...] = ()) -> Assignment:
+    """Gated GNN of plots ``z`` (M, m) to tracks with predicted plots ``h`` (K, m) and covariances ``S``."""
+    z = np.asarray(z, float)
+    gate = gate_threshold(gate_prob, z.shape[-1])
+    if len(h) == 0 or len(z) == 0:
+        return gnn_assign(np.empty((len(h), len(z))), gate)
+    return gnn_assign(mahalanobis_cost(z, h, S, angle_dims), gate)
