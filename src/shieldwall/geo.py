@@ -88,11 +88,17 @@ def enu_to_ecef(r_enu: np.ndarray, origin_ecef: np.ndarray, basis: np.ndarray) -
     return np.einsum("...ji,...j->...i", basis, np.asarray(r_enu, float)) + origin_ecef
 
 
+def wrap_azimuth(az_rad: np.ndarray) -> np.ndarray:
+    """Azimuths wrapped to [0, 2pi); unlike a bare ``np.mod``, a tiny negative angle gives 0, not 2pi."""
+    az = np.mod(az_rad, 2.0 * np.pi)
+    return np.where(az < 2.0 * np.pi, az, 0.0)
+
+
 def enu_to_rae(r_enu: np.ndarray) -> np.ndarray:
     """ENU vectors (..., 3) to (range [m], azimuth [rad, clockwise from north, 0..2pi), elevation [rad])."""
     e, n, u = r_enu[..., 0], r_enu[..., 1], r_enu[..., 2]
     rng = np.sqrt(e * e + n * n + u * u)
-    az = np.mod(np.arctan2(e, n), 2.0 * np.pi)
+    az = wrap_azimuth(np.arctan2(e, n))
     el = np.arcsin(np.clip(u / np.maximum(rng, 1e-9), -1.0, 1.0))
     return np.stack([rng, az, el], axis=-1)
 

@@ -89,7 +89,7 @@ def load_scenario(path: str | Path) -> Scenario:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError([Problem(file, "(file)", "not found (expected a readable YAML scenario file)")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: UnicodeDecodeError, or a NUL in the path
         raise ScenarioError([Problem(file, "(file)", f"cannot be read: {exc} (expected a UTF-8 YAML file)")]) from None
     try:
         data = yaml.safe_load(text)
@@ -98,4 +98,9 @@ def load_scenario(path: str | Path) -> Scenario:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ScenarioError([Problem(file, where, f"YAML syntax error: {what} (expected valid YAML)")]) from None
+    except Exception as exc:  # noqa: BLE001
+        # PyYAML's constructors raise plain built-in exceptions for ill-formed values (``2020-13-45``,
+        # ``!!int abc``, an empty ``!!float``, ``!!timestamp x``) and recurse on very deep nesting.
+        raise ScenarioError([Problem(file, "(file)", f"YAML value cannot be built ({type(exc).__name__}: {exc}) "
+                                     "(expected valid YAML values, e.g. dates as YYYY-MM-DD, and moderate nesting)")]) from None
     return parse_scenario(data, file)

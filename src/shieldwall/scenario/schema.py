@@ -38,6 +38,13 @@ class MissileClass(Strict):
     rcs_m2: float = Field(gt=0)
     nominal_range_km: tuple[float, float]
 
+    @model_validator(mode="after")
+    def _range_ordered(self) -> MissileClass:
+        lo, hi = self.nominal_range_km
+        if not 0 < lo <= hi:
+            raise ValueError(f"nominal_range_km is {[lo, hi]} (expected [min, max] with 0 < min <= max)")
+        return self
+
 
 class SensorClass(Strict):
     """A generic sensor class: a radar (range/azimuth/elevation plots) or a space-based IR sensor."""
@@ -59,6 +66,13 @@ class SensorClass(Strict):
     pos_sigma_m: float = Field(default=2000.0, gt=0)
     pd: float = Field(default=0.95, gt=0, le=1)
 
+    @model_validator(mode="after")
+    def _elevations_ordered(self) -> SensorClass:
+        if self.min_el_deg > self.max_el_deg:
+            raise ValueError(f"min_el_deg {self.min_el_deg} is above max_el_deg {self.max_el_deg} "
+                             "(expected min_el_deg <= max_el_deg)")
+        return self
+
 
 class InterceptorClass(Strict):
     """A generic interceptor class of one defence tier."""
@@ -75,6 +89,13 @@ class InterceptorClass(Strict):
     pk: float = Field(gt=0, le=1)
     divert_km: float = Field(gt=0)
     fire_channels: int = Field(default=2, ge=1)
+
+    @model_validator(mode="after")
+    def _altitudes_ordered(self) -> InterceptorClass:
+        if self.min_alt_km >= self.max_alt_km:
+            raise ValueError(f"min_alt_km {self.min_alt_km} is not below max_alt_km {self.max_alt_km} "
+                             "(expected min_alt_km < max_alt_km)")
+        return self
 
 
 class Catalog(Strict):

@@ -5,8 +5,8 @@ Visibility rules (the same ones the scans apply before their detection draw):
 - **radar**: 0 < range <= ``max_range_m``; ``min_el_rad`` <= elevation <= ``max_el_rad`` (geodetic
   elevation in the site's ENU frame); azimuth within ``half_fov_az_rad`` of ``boresight_az_rad`` (or
   all-round); and the straight line of sight stays above the WGS-84 ellipsoid
-  (:func:`shieldwall.geo.line_of_sight_clear`, clearance height ``min(alt_m, 0) - 1 m`` so that a
-  site on or below the ellipsoid does not block its own rays).
+  (:func:`shieldwall.geo.line_of_sight_clear`; the clearance height is lowered to a site below the
+  ellipsoid, and 1 micrometre below a site on it, so that a site never blocks its own rays).
 - **ir** (space-based): the object is above the cloud deck, :data:`IR_CLOUD_TOP_ALT_M` (a motor
   plume is assumed hidden below it; ~10 km is a typical high cloud-top height), the line of sight from
   the satellite stays above that same deck (no limb viewing through the low atmosphere), and the
@@ -30,8 +30,9 @@ from shieldwall.sensors.model import SensorModel
 IR_CLOUD_TOP_ALT_M = 10_000.0
 #: Top [m] of the altitude band in which IR false alarms are drawn (upper end of typical burnout heights).
 IR_FALSE_ALARM_TOP_ALT_M = 100_000.0
-#: Tolerance [m] below the clearance height a radar ray may graze (rounding at a site on the ellipsoid).
-_LOS_TOLERANCE_M = 1.0
+#: Depth [m] below the ellipsoid a radar ray may graze: covers rounding (~1e-9 m) at a site on the
+#: ellipsoid while moving the horizon by only sqrt(2 R * 1e-6 m) ~ 4 m.
+_LOS_TOLERANCE_M = 1e-6
 
 
 def _radar_visible(model: SensorModel, r_ecef: np.ndarray, rae: np.ndarray) -> np.ndarray:
@@ -41,8 +42,16 @@ def _radar_visible(model: SensorModel, r_ecef: np.ndarray, rae: np.ndarray) -> n
     if not model.all_round:
         off = np.mod(az - model.boresight_az_rad + np.pi, 2.0 * np.pi) - np.pi
         ok &= np.abs(off) <= model.half_fov_az_rad
-    clearance_m = min(model.alt_m, 0.0) - _LOS_TOLERANCE_M
-    return ok & geo.line_of_sight_clear(model.origin_ecef, r_ecef, min_alt_m=clearance_m)
+    return ok & geo.line_of_sight_clear(model.origin_ecef, r_ecef, min_alt_m=_radar_clearance_m(model))
+
+
+def _radar_clearance_m(model: SensorModel) -> float:
+    """Height the radar's line of sight must clear in :func:`shieldwall.geo.line_of_sight_clear`.
+
+    That test scales z by a/b; a point at height h < 0 maps to between a + h and a + h * a/b from the
+    centre, so a site below the ellipsoid gets the clearance h * a/b (rays may graze that low).
+    """
+    return min(model.alt_m, 0.0) * geo.A_M / geo.B_M - _LOS_TOLERANCE_M
 
 
 def _ir_visible(model: SensorModel, r_ecef: np.ndarray) -> np.ndarray:

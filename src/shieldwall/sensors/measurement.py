@@ -52,7 +52,7 @@ def measurement_jacobian(kind: MeasurementKind, x_ecef: np.ndarray, origin_ecef:
     e, n, u = enu[..., 0], enu[..., 1], enu[..., 2]
     rho2 = np.maximum(e * e + n * n, 1e-18)
     rho = np.sqrt(rho2)
-    r2 = rho2 + u * u
+    r2 = rho2 + u * u  # >= 1e-18: no division by zero even at the sensor itself
     r = np.sqrt(r2)
     zero = np.zeros_like(e)
     d_range = np.stack([e / r, n / r, u / r], axis=-1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from shieldwall.sensors.coverage import _radar_sector, _radar_visible
+from shieldwall.geo import wrap_azimuth
 from shieldwall.sensors.measurement import measurement_function
 from shieldwall.sensors.model import SensorModel
 from shieldwall.sensors.scan import Scan
@@ -34,6 +35,8 @@ def radar_scan(model: SensorModel, t_s: float, r_ecef: np.ndarray, rcs_m2: np.nd
     Random numbers: one uniform and three normals per object whether visible or not, then the false
     alarms, then the shuffle; so a change in one object's visibility does not shift the other draws.
     """
+    if model.kind != "radar":
+        raise ValueError(f"radar_scan needs a 'radar' sensor; {model.name!r} is {model.kind!r}")
     r = np.asarray(r_ecef, float).reshape(-1, 3)
     n = r.shape[0]
     rae = measurement_function("rae", r, model.origin_ecef, model.basis)
@@ -52,7 +55,7 @@ def radar_scan(model: SensorModel, t_s: float, r_ecef: np.ndarray, rcs_m2: np.nd
 
     order = rng.permutation(z_true.shape[0] + n_fa)
     z = np.concatenate([z_true, z_fa])[order]
-    z[:, 1] = np.mod(z[:, 1], 2.0 * np.pi)
+    z[:, 1] = wrap_azimuth(z[:, 1])
     truth_index = np.concatenate([np.flatnonzero(detected), np.full(n_fa, -1, np.intp)])[order]
     R = np.diag(sigma**2)
     for a in (z, truth_index, R):

@@ -1,0 +1,27 @@
+"""Tracking: ECEF ballistic EKF, gated GNN association, the multi-target tracker, CI track fusion."""
+
+from shieldwall.tracking.association import Assignment, associate, gate_threshold, gnn_assign, mahalanobis_cost
+from shieldwall.tracking.ekf import dynamics_jacobian, innovation_covariance, mahalanobis2, predict, process_noise, update
+from shieldwall.tracking.fusion import FusionCentre, FusionParams, SystemTrackTable, covariance_intersection
+from shieldwall.tracking.tracker import Tracker, TrackerParams, TrackTable
+
+__all__ = [
+    "Assignment",
+    "FusionCentre",
+    "FusionParams",
+    "SystemTrackTable",
+    "TrackTable",
+    "Tracker",
+    "TrackerParams",
+    "associate",
+    "covariance_intersection",
+    "dynamics_jacobian",
+    "gate_threshold",
+    "gnn_assign",
+    "innovation_covariance",
+    "mahalanobis2",
+    "mahalanobis_cost",
+    "predict",
+    "process_noise",
+    "update",
+]

@@ -11,12 +11,13 @@ one. Because forbidden and "leave unassigned" entries both cost 0 in the reduced
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import chi2
 
-from shieldwall.tracking.ekf import innovation
+from shieldwall.tracking.ekf import Residual
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,17 +29,34 @@ class Assignment:
     unassigned_plots: np.ndarray
 
 
+@lru_cache(maxsize=64)
 def gate_threshold(gate_prob: float, dof: int = 3) -> float:
     """Squared-Mahalanobis gate holding a true measurement with probability ``gate_prob``."""
     return float(chi2.ppf(gate_prob, dof))
 
 
-def mahalanobis_cost(z: np.ndarray, h: np.ndarray, S: np.ndarray,
-                     angle_dims: tuple[int, ...] = ()) -> np.ndarray:
-    """Squared Mahalanobis distances (K, M) of plots ``z`` (M, m) from predictions ``h`` (K, m), ``S`` (K, m, m)."""
-    nu = innovation(np.asarray(z, float)[None, :, :], np.asarray(h, float)[:, None, :], angle_dims)
+def mahalanobis_cost(z: np.ndarray, h: np.ndarray, S: np.ndarray, residual: Residual | None = None,
+                     gate: float | None = None) -> np.ndarray:
+    """Squared Mahalanobis distances (K, M) of plots ``z`` (M, m) from predictions ``h`` (K, m), ``S`` (K, m, m).
+
+    ``residual(z, h)`` forms innovations (with angle wrapping); plain subtraction when None. With a
+    ``gate``, pairs that a one-dimensional test on the first component proves to lie outside it
+    (``nu_0^2 / S_00 > gate`` implies ``d2 > gate``) are not evaluated and come back as ``inf``.
+    """
+    z = np.asarray(z, float)
+    h = np.asarray(h, float)
     s_inv = np.linalg.inv(S)
-    return np.sum((nu @ s_inv) * nu, axis=-1)
+    if gate is None:
+        zz, hh = z[None, :, :], h[:, None, :]
+        nu = residual(zz, hh) if residual is not None else zz - hh
+        return np.einsum("kmi,kmi->km", nu @ s_inv, nu)
+    half_width = np.sqrt(gate * S[:, 0, 0])
+    k_idx, m_idx = np.nonzero(np.abs(z[None, :, 0] - h[:, None, 0]) <= half_width[:, None])
+    zz, hh = z[m_idx], h[k_idx]
+    nu = residual(zz, hh) if residual is not None else zz - hh
+    cost = np.full((len(h), len(z)), np.inf)
+    cost[k_idx, m_idx] = np.einsum("pi,pij,pj->p", nu, s_inv[k_idx], nu)
+    return cost
 
 
 def gnn_assign(cost: np.ndarray, gate: float) -> Assignment:
@@ -51,14 +69,14 @@ def gnn_assign(cost: np.ndarray, gate: float) -> Assignment:
     inside = cost < gate                            # False for NaN too
     rows = cols = np.empty(0, dtype=np.intp)
     if inside.any():
-        reduced = np.where(inside, cost - gate, 0.0)
         # Only rows and columns with a gated entry can take part: solve the smaller problem.
         r_idx = np.flatnonzero(inside.any(axis=1))
         c_idx = np.flatnonzero(inside.any(axis=0))
-        sub_r, sub_c = linear_sum_assignment(reduced[np.ix_(r_idx, c_idx)])
-        rows, cols = r_idx[sub_r], c_idx[sub_c]
-        keep = inside[rows, cols]
-        rows, cols = rows[keep], cols[keep]
+        sub = np.ix_(r_idx, c_idx)
+        sub_inside = inside[sub]
+        sub_r, sub_c = linear_sum_assignment(np.where(sub_inside, cost[sub] - gate, 0.0))
+        keep = sub_inside[sub_r, sub_c]
+        rows, cols = r_idx[sub_r[keep]], c_idx[sub_c[keep]]
     order = np.argsort(rows, kind="stable")
     rows, cols = rows[order], cols[order]
     free_tracks = np.ones(n_tracks, bool)
@@ -71,10 +89,10 @@ def gnn_assign(cost: np.ndarray, gate: float) -> Assignment:
 
 
 def associate(z: np.ndarray, h: np.ndarray, S: np.ndarray, gate_prob: float,
-              angle_dims: tuple[int, ...] = ()) -> Assignment:
+              residual: Residual | None = None) -> Assignment:
     """Gated GNN of plots ``z`` (M, m) to tracks with predicted plots ``h`` (K, m) and covariances ``S``."""
     z = np.asarray(z, float)
     gate = gate_threshold(gate_prob, z.shape[-1])
     if len(h) == 0 or len(z) == 0:
         return gnn_assign(np.empty((len(h), len(z))), gate)
-    return gnn_assign(mahalanobis_cost(z, h, S, angle_dims), gate)
+    return gnn_assign(mahalanobis_cost(z, h, S, residual, gate), gate)

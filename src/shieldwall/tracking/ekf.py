@@ -9,6 +9,7 @@ noise of spectral density ``q_accel**2``. Updates use the Joseph form.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
@@ -99,29 +100,24 @@ def predict(x: np.ndarray, P: np.ndarray, dt_s: np.ndarray | float, q_accel: flo
     return np.concatenate([r, v], axis=-1), _symmetric(P)
 
 
-def innovation(z: np.ndarray, h: np.ndarray, angle_dims: tuple[int, ...] = ()) -> np.ndarray:
-    """``z - h`` with the components listed in ``angle_dims`` wrapped into (-pi, pi]."""
-    nu = np.asarray(z, float) - np.asarray(h, float)
-    if angle_dims:
-        idx = list(angle_dims)
-        nu[..., idx] = np.pi - np.mod(np.pi - nu[..., idx], 2.0 * np.pi)
-    return nu
+#: ``residual(z, h) -> z - h`` with any angle wrapping, e.g. ``partial(sensors.residual, kind)``.
+Residual = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def update(x: np.ndarray, P: np.ndarray, z: np.ndarray, R: np.ndarray, h: np.ndarray, H: np.ndarray,
-           angle_dims: tuple[int, ...] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+           residual: Residual | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Joseph-form EKF update of K tracks, each with one measurement; returns ``(x, P, nu, S)``.
 
     ``z`` (K, m) measurements, ``R`` (m, m) or (K, m, m) their noise, ``h`` (K, m) the predicted
-    measurements at ``x`` and ``H`` (K, m, 6) their Jacobians. ``nu`` (K, m) is the innovation and
-    ``S`` (K, m, m) its covariance, from which NIS = nu^T S^-1 nu.
+    measurements at ``x`` and ``H`` (K, m, 6) their Jacobians; ``residual`` forms the innovation
+    (plain ``z - h`` when None). ``nu`` (K, m) is the innovation and ``S`` (K, m, m) its covariance,
+    from which NIS = nu^T S^-1 nu.
     """
     x = np.asarray(x, float)
     P = np.asarray(P, float)
     R = np.asarray(R, float)
-    nu = innovation(z, h, angle_dims)
-    Ht = np.swapaxes(H, -1, -2)
-    PHt = P @ Ht
+    nu = residual(z, h) if residual is not None else np.asarray(z, float) - np.asarray(h, float)
+    PHt = P @ np.swapaxes(H, -1, -2)
     S = _symmetric(H @ PHt + R)
     # K = P H^T S^-1, via a solve with the symmetric S: K^T = S^-1 H P.
     gain = np.swapaxes(np.linalg.solve(S, np.swapaxes(PHt, -1, -2)), -1, -2)
@@ -129,6 +125,11 @@ def update(x: np.ndarray, P: np.ndarray, z: np.ndarray, R: np.ndarray, h: np.nda
     i_kh = np.eye(x.shape[-1]) - gain @ H
     P_new = i_kh @ P @ np.swapaxes(i_kh, -1, -2) + gain @ R @ np.swapaxes(gain, -1, -2)
     return x_new, _symmetric(P_new), nu, S
+
+
+def innovation_covariance(P: np.ndarray, H: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """Innovation covariances S = H P H^T + R (K, m, m) for gating before an update."""
+    return _symmetric(H @ P @ np.swapaxes(H, -1, -2) + np.asarray(R, float))
 
 
 def mahalanobis2(d: np.ndarray, C: np.ndarray) -> np.ndarray:

@@ -1,0 +1,123 @@
+"""After-action metrics of one run, computed from its event log (see DESIGN.md, standard metrics)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shieldwall.scenario.schema import Scenario
+
+
+def _first_times(events: pd.DataFrame, kind: str) -> dict[str, float]:
+    rows = events[(events["kind"] == kind) & (events["threat"] != "")]
+    return rows.groupby("threat")["t_s"].min().to_dict()
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe, rounded, deterministic: NaN/inf → None, floats to 6 significant decimals."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return None if not math.isfinite(value) else round(value, 6)
+    return value
+
+
+def compute_metrics(scenario: Scenario, events: pd.DataFrame, threat_ids: tuple[str, ...],
+                    threat_classes: tuple[str, ...], *, seed: int, messages_sent: int,
+                    messages_lost: int) -> dict[str, Any]:
+    """The run's metrics dictionary (the content of ``metrics.json``)."""
+    ev = events
+    kind = ev["kind"]
+    impacts = ev[kind == "impact"]
+    launches = ev[kind == "interceptor_launch"]
+    kills = ev[kind == "intercept"]
+    value_total = float(sum(a.value for a in scenario.assets))
+    value_lost = float(impacts["value"].fillna(0.0).sum())
+    by_nation = launches.groupby("nation").size().to_dict()
+
+    launch_t = _first_times(ev, "threat_launch")
+    detect_t = _first_times(ev, "first_detection")
+    order_t = _first_times(ev, "order")
+    fire_t = _first_times(ev, "interceptor_launch")
+    kill_t = kills.groupby("threat")["t_s"].min().to_dict()
+    impact_t = impacts.groupby("threat")["t_s"].min().to_dict()
+    leak = set(impacts.loc[impacts["leaker"], "threat"])
+    latencies = [order_t[t] - detect_t[t] for t in order_t if t in detect_t]
+
+    timeline = []
+    for ident, cls in zip(threat_ids, threat_classes):
+        outcome = ("intercepted" if ident in kill_t else "leaker" if ident in leak
+                   else "impact (no asset)" if ident in impact_t else "in flight at end")
+        timeline.append({"threat": ident, "class": cls, "launch_s": launch_t.get(ident),
+                         "first_detection_s": detect_t.get(ident), "first_order_s": order_t.get(ident),
+                         "first_launch_s": fire_t.get(ident), "intercept_s": kill_t.get(ident),
+                         "impact_s": impact_t.get(ident), "outcome": outcome})
+
+    nations = {}
+    asset_nation = {a.id: a.nation for a in scenario.assets}
+    threatened_nation = _threatened_nations(ev, asset_nation)
+    lost_assets = {a for d in impacts["detail"] for a in d.split(",") if a}
+    for n in scenario.nations:
+        mine = [a for a in scenario.assets if a.nation == n.id]
+        fired = launches[launches["nation"] == n.id]
+        for_others = fired["threat"].map(lambda t: bool(t) and n.id not in threatened_nation.get(t, {n.id}))
+        nations[n.id] = {
+            "name": n.name,
+            "assets": len(mine),
+            "value_total": float(sum(a.value for a in mine)),
+            "value_lost": float(sum(a.value for a in mine if a.id in lost_assets)),
+            "sensors": sum(1 for x in scenario.sensors if x.nation == n.id),
+            "batteries": sum(1 for b in scenario.batteries if b.nation == n.id),
+            "interceptors_fired": int(len(fired)),
+            "interceptors_fired_for_others": int(for_others.sum()) if len(fired) else 0,
+            "kills": int((kills["nation"] == n.id).sum()),
+            "first_detections": int(((kind == "first_detection") & (ev["nation"] == n.id)).sum()),
+        }
+
+    metrics = {
+        "threats": len(threat_ids),
+        "leakers": len(leak),
+        "intercepts": int(len(kills)),
+        "interceptors_fired": int(len(launches)),
+        "interceptors_fired_by_nation": {k: int(v) for k, v in sorted(by_nation.items())},
+        "defended_value_total": value_total,
+        "defended_value_lost": value_lost,
+        "first_detection_s": min(detect_t.values()) if detect_t else None,
+        "mean_decision_latency_s": float(np.mean(latencies)) if latencies else None,
+        "messages_sent": int(messages_sent),
+        "messages_lost": int(messages_lost),
+        "seed": int(seed),
+        "shots_per_kill": len(launches) / len(kills) if len(kills) else None,
+        "duplicate_engagements": _duplicate_engagements(launches),
+        "orders": int((kind == "order").sum()),
+        "approvals": int((kind == "approved").sum()),
+        "expired_orders": int((kind == "expired").sum()),
+        "nations": nations,
+        "threat_timeline": timeline,
+    }
+    return _clean(metrics)
+
+
+def _threatened_nations(events: pd.DataFrame, asset_nation: dict[str, str]) -> dict[str, set[str]]:
+    """Truth threat → nations whose assets the alliance judged it to threaten."""
+    rows = events[(events["kind"] == "threat_evaluated") & (events["threat"] != "")]
+    out: dict[str, set[str]] = {}
+    for threat, detail in rows[["threat", "detail"]].itertuples(index=False):
+        out.setdefault(threat, set()).update(asset_nation[a] for a in detail.split(",") if a in asset_nation)
+    return out
+
+
+def _duplicate_engagements(launches: pd.DataFrame) -> int:
+    """Interceptor launches by a nation at a threat another nation had already fired on."""
+    count = 0
+    for _, rows in launches[launches["threat"] != ""].groupby("threat"):
+        nations = rows.sort_values("t_s")["nation"].tolist()
+        count += sum(1 for k, n in enumerate(nations) if any(m != n for m in nations[:k]))
+    return count

@@ -1,0 +1,83 @@
+"""The analyst's Python API: load a scenario, run it for a seed, read or write the run record.
+
+No printing and no global state: the CLI, Monte Carlo drivers and notebooks all call these.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from shieldwall.analysis.metrics import compute_metrics
+from shieldwall.scenario.loader import load_scenario
+from shieldwall.scenario.schema import Scenario
+from shieldwall.sensors.coverage import coverage_footprint
+from shieldwall.sim.build import sensor_models
+from shieldwall.sim.simulation import Simulation
+
+#: Target altitude [m] at which sensor coverage footprints are drawn in the report.
+COVERAGE_ALT_M = 100_000.0
+
+
+@dataclass(frozen=True)
+class Run:
+    """The record of one run: ``metrics`` (dict), ``events`` and ``tracks`` (DataFrames)."""
+
+    scenario: Scenario
+    seed: int
+    metrics: dict[str, Any]
+    events: pd.DataFrame
+    tracks: pd.DataFrame
+
+    def metrics_json(self) -> str:
+        """``metrics.json`` text: sorted keys, so the same run gives the same bytes."""
+        return json.dumps(self.metrics, indent=2, sort_keys=True) + "\n"
+
+    def report_html(self) -> str:
+        """The self-contained HTML report of this run."""
+        from shieldwall.analysis.report import render_report
+
+        coverage = []
+        for model, sensor in zip(sensor_models(self.scenario), self.scenario.sensors):
+            lat, lon = coverage_footprint(model, COVERAGE_ALT_M)
+            coverage.append({"sensor": sensor.id, "nation": sensor.nation,
+                             "lat_deg": np.asarray(lat).tolist(), "lon_deg": np.asarray(lon).tolist()})
+        return render_report(self.scenario, self.events, self.tracks, self.metrics, coverage)
+
+    def write(self, directory: str | Path) -> Path:
+        """Write the run record to ``directory`` (created if needed) and return the report's path."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        scenario = self.scenario.model_dump(mode="json", by_alias=True)
+        scenario["settings"]["seed"] = self.seed
+        (out / "scenario.yaml").write_text(yaml.safe_dump(scenario, sort_keys=False), encoding="utf-8")
+        self.events.to_parquet(out / "events.parquet", index=False)
+        self.tracks.to_parquet(out / "tracks.parquet", index=False)
+        (out / "metrics.json").write_text(self.metrics_json(), encoding="utf-8")
+        report = out / "report.html"
+        report.write_text(self.report_html(), encoding="utf-8")
+        return report
+
+
+def run(scenario: Scenario | str | Path, seed: int | None = None,
+        progress: Callable[[float], None] | None = None) -> Run:
+    """Run ``scenario`` (a loaded :class:`Scenario` or a path) with ``seed`` (default: the scenario's).
+
+    ``progress(t_s)`` is called as simulated time advances (for progress bars).
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    seed = scenario.settings.seed if seed is None else int(seed)
+    sim = Simulation(scenario, seed)
+    sim.run(progress)
+    events = sim.recorder.events_frame()
+    metrics = compute_metrics(scenario, events, sim.threats.ids, sim.threats.classes, seed=seed,
+                              messages_sent=sim.messages_sent, messages_lost=sim.messages_lost)
+    return Run(scenario, seed, metrics, events, sim.recorder.tracks_frame())

@@ -1,0 +1,149 @@
+"""Ballistic prediction of tracked threats: trajectories to the ground and impact points with covariance.
+
+States are ECEF position [m] and velocity [m/s] stacked as (..., 6). Prediction is unpowered, drag-free
+flight (two-body gravity with J2 in the rotating frame, :func:`~shieldwall.world.dynamics.ballistic_accel_ecef`)
+integrated by :func:`~shieldwall.world.dynamics.rk4_step`, all threats (and all sigma points) in one batch.
+The ground is the WGS-84 ellipsoid (height 0); a ground crossing is located inside its integration
+step by a secant guess refined with Newton steps on the height, each a partial RK4 step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from shieldwall.geo import altitude_m, ecef_to_geodetic, enu_basis, geodetic_to_ecef
+from shieldwall.world.dynamics import ballistic_accel_ecef, rk4_step
+
+#: Unscented-transform scaling (Julier's kappa = 3 - n for n = 6): sigma points at +-sqrt(3) standard
+#: deviations, matching the Gaussian's fourth moments; every covariance weight is positive.
+_UT_ALPHA, _UT_BETA, _UT_KAPPA = 1.0, 2.0, -3.0
+#: Newton refinements of a ground crossing after the secant guess (quadratic convergence: ~1e-9 m).
+_NEWTON_ITERATIONS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class ImpactPrediction:
+    """Predicted impact of T threats: mean time and point, and the point's east/north covariance.
+
+    ``cov_en_m2`` is expressed in the local east/north plane at the mean impact point. Threats whose
+    state (or any sigma point) does not reach the ground within the prediction limit carry NaN.
+    """
+
+    t_impact_s: np.ndarray  # (T,)
+    impact_ecef: np.ndarray  # (T, 3), on the ellipsoid
+    impact_lat_rad: np.ndarray  # (T,)
+    impact_lon_rad: np.ndarray  # (T,)
+    cov_en_m2: np.ndarray  # (T, 2, 2)
+
+
+def _ground_crossing(r0: np.ndarray, v0: np.ndarray, alt0: np.ndarray, alt1: np.ndarray,
+                     step_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Time into the step [s] and ECEF point where states (N, 3) above ground reach height 0 in it."""
+    dt = step_s * alt0 / (alt0 - alt1)
+    for _ in range(_NEWTON_ITERATIONS):
+        r, v = rk4_step(r0, v0, dt, ballistic_accel_ecef)
+        lat, lon, alt = ecef_to_geodetic(r)
+        climb_ms = np.sum(enu_basis(lat, lon)[..., 2, :] * v, axis=-1)
+        dt = np.clip(dt - alt / np.minimum(climb_ms, -1e-3), 0.0, step_s)
+    return dt, rk4_step(r0, v0, dt, ballistic_accel_ecef)[0]
+
+
+def _advance(r: np.ndarray, v: np.ndarray, alt: np.ndarray, alive: np.ndarray,
+             step_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Advance the ``alive`` states one step, in place; those reaching the ground stop on it.
+
+    Returns the indices that landed during the step and the time into the step at which they did.
+    """
+    idx = np.flatnonzero(alive)
+    r1, v1 = rk4_step(r[idx], v[idx], step_s, ballistic_accel_ecef)
+    alt1 = altitude_m(r1)
+    down = alt1 <= 0.0
+    landed = idx[down]
+    dt_land = np.empty(0)
+    if landed.size:
+        dt_land, r1[down] = _ground_crossing(r[landed], v[landed], alt[landed], alt1[down], step_s)
+    r[idx], v[idx], alt[idx] = r1, v1, alt1
+    alive[landed] = False
+    return landed, dt_land
+
+
+def predict_trajectories(x_ecef: np.ndarray, t0_s: float, horizon_s: float,
+                         step_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Predicted trajectories of threats with states ``x_ecef`` (T, 6) at ``t0_s`` on a common time grid.
+
+    Returns ``times_s`` (K,) = t0 + k * step up to ``t0_s + horizon_s``, positions ``r_ecef`` (T, K, 3)
+    and ``alive`` (T, K): False from the first sample at or after the threat's ground crossing (and
+    throughout for a threat already at height <= 0). A landed threat's position is held at its
+    crossing point. The grid stops at the first sample at which every threat has landed.
+    """
+    x = np.asarray(x_ecef, float).reshape(-1, 6)
+    n_steps = int(np.floor(horizon_s / step_s + 1e-9))
+    r, v = x[:, :3].copy(), x[:, 3:].copy()
+    alt = altitude_m(r)
+    alive = alt > 0.0
+    r_out = np.empty((len(x), n_steps + 1, 3))
+    alive_out = np.zeros((len(x), n_steps + 1), bool)
+    r_out[:, 0], alive_out[:, 0] = r, alive
+    k = 0
+    while k < n_steps and alive.any():
+        _advance(r, v, alt, alive, step_s)
+        k += 1
+        r_out[:, k], alive_out[:, k] = r, alive
+    times_s = t0_s + step_s * np.arange(k + 1)
+    return times_s, r_out[:, : k + 1], alive_out[:, : k + 1]
+
+
+def _fly_to_ground(x: np.ndarray, step_s: float, max_flight_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Flight time [s] (N,) and ECEF impact point (N, 3) of states (N, 6); NaN if not landed in time."""
+    r, v = x[:, :3].copy(), x[:, 3:].copy()
+    alt = altitude_m(r)
+    alive = alt > 0.0
+    dt_s = np.where(alive, np.nan, 0.0)
+    impact = np.where(alive[:, None], np.nan, r)
+    k = 0
+    while alive.any() and k * step_s < max_flight_s:
+        landed, dt_land = _advance(r, v, alt, alive, step_s)
+        dt_s[landed] = k * step_s + dt_land
+        impact[landed] = r[landed]
+        k += 1
+    return dt_s, impact
+
+
+def _sigma_points(x: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unscented sigma points (T, 2n+1, n) of N(x, P) and their mean and covariance weights (2n+1,)."""
+    n = x.shape[-1]
+    lam = _UT_ALPHA**2 * (n + _UT_KAPPA) - n
+    wm = np.full(2 * n + 1, 0.5 / (n + lam))
+    wm[0] = lam / (n + lam)
+    wc = wm.copy()
+    wc[0] += 1.0 - _UT_ALPHA**2 + _UT_BETA
+    # Symmetric square root by eigen-decomposition: defined for singular (PSD) covariances too.
+    eigval, eigvec = np.linalg.eigh(0.5 * (p + np.swapaxes(p, -1, -2)))
+    rows = np.swapaxes(eigvec * np.sqrt(np.maximum(eigval, 0.0) * (n + lam))[..., None, :], -1, -2)
+    sigma = np.concatenate([x[:, None, :], x[:, None, :] + rows, x[:, None, :] - rows], axis=1)
+    return sigma, wm, wc
+
+
+def predict_impact(x_ecef: np.ndarray, p_ecef: np.ndarray, t0_s: float, *, step_s: float = 2.0,
+                   max_flight_s: float = 3600.0) -> ImpactPrediction:
+    """Impact prediction for threats with state means ``x_ecef`` (T, 6) and covariances ``p_ecef`` (T, 6, 6).
+
+    Unscented transform: the 13 sigma points of every threat are flown to the ground together; the
+    mean impact time and point are the weighted sigma-point means (the point projected onto the
+    ellipsoid), the covariance is that of the sigma impact points in the east/north plane there.
+    """
+    x = np.asarray(x_ecef, float).reshape(-1, 6)
+    p = np.asarray(p_ecef, float).reshape(-1, 6, 6)
+    sigma, wm, wc = _sigma_points(x, p)
+    n_threats, n_sigma = sigma.shape[:2]
+    dt_s, r_imp = _fly_to_ground(sigma.reshape(-1, 6), step_s, max_flight_s)
+    dt_s, r_imp = dt_s.reshape(n_threats, n_sigma), r_imp.reshape(n_threats, n_sigma, 3)
+    lat, lon, _ = ecef_to_geodetic(np.einsum("s,tsi->ti", wm, r_imp))
+    impact = geodetic_to_ecef(lat, lon, 0.0)
+    en = np.einsum("tij,tsj->tsi", enu_basis(lat, lon)[:, :2, :], r_imp - impact[:, None, :])
+    dev = en - np.einsum("s,tsi->ti", wm, en)[:, None, :]
+    cov = np.einsum("s,tsi,tsj->tij", wc, dev, dev)
+    return ImpactPrediction(t_impact_s=t0_s + dt_s @ wm, impact_ecef=impact, impact_lat_rad=lat,
+                            impact_lon_rad=lon, cov_en_m2=cov)

@@ -1,0 +1,73 @@
+"""Alliance BMD operations node: fuses national track reports into system tracks, evaluates threats,
+warns every nation, and tasks the batteries placed under alliance control (``delegated`` directly,
+``national_approval`` through their nation)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from shieldwall.c2.deconfliction import EngagementBook
+from shieldwall.c2.node import Output, Record, Send, Timer
+from shieldwall.c2.planner import Evaluation, PlanningContext, evaluate, plan_cycle
+from shieldwall.comms.messages import EngagementStatus, ThreatWarning, TrackReport
+from shieldwall.tracking.fusion import FusionCentre
+
+
+class AllianceNode:
+    """The alliance node; ``national_nodes`` maps nation id → its C2 node id."""
+
+    def __init__(self, node_id: str, planner: PlanningContext, fusion: FusionCentre,
+                 national_nodes: dict[str, str], decision_period_s: float):
+        self.id = node_id
+        self.planner = planner
+        self.fusion = fusion
+        self.national_nodes = national_nodes
+        self.decision_period_s = decision_period_s
+        self.book = EngagementBook(planner.doctrine.kill_assessment_delay_s)
+        self._warned: set[int] = set()
+
+    def start(self, t_s: float) -> list[Output]:
+        return [Timer(t_s + self.decision_period_s, "decide")]
+
+    def on_message(self, t_s: float, msg: object) -> list[Output]:
+        if isinstance(msg, TrackReport):
+            self.fusion.ingest(msg.nation, msg.ids, msg.x, msg.P, msg.t_update_s)
+        elif isinstance(msg, EngagementStatus):
+            self.book.observe(msg)
+            if msg.status == "launched":  # share with every nation for de-confliction
+                return [Send(node, msg) for nation, node in self.national_nodes.items() if nation != msg.nation]
+        return []
+
+    def on_timer(self, t_s: float, key: str) -> list[Output]:
+        out: list[Output] = [Timer(t_s + self.decision_period_s, "decide")]
+        tracks = self.fusion.system_tracks(t_s)
+        out += self.book.assess(t_s, tracks.ids, tracks.t_update_s)
+        if not len(tracks.ids):
+            return out
+        ev = evaluate(t_s, tracks.ids, tracks.x, tracks.P, tracks.t_update_s, self.planner.assets)
+        out.append(Record("picture", {"ids": ev.track_ids, "x": ev.x, "P_pos_m": np.sqrt(
+            np.trace(tracks.P[:, :3, :3], axis1=1, axis2=2))}))
+        out += self._warn(ev)
+        out += plan_cycle(self.planner, ev, self.book)
+        return out
+
+    def _warn(self, ev: Evaluation) -> list[Output]:
+        """Early warning of each newly threatening track to every nation (once per track)."""
+        out: list[Output] = []
+        assets = self.planner.assets
+        for i in np.flatnonzero(ev.value_at_risk > 0):
+            track = int(ev.track_ids[i])
+            if track in self._warned:
+                continue
+            self._warned.add(track)
+            names = tuple(assets.ids[a] for a in np.flatnonzero(ev.p_hit[i] >= 0.01))
+            imp = ev.impact
+            warning = ThreatWarning(ev.t_s, track, float(np.degrees(imp.impact_lat_rad[i])),
+                                    float(np.degrees(imp.impact_lon_rad[i])), float(imp.t_impact_s[i]), names)
+            out.append(Record("threat_evaluated", {"track": track, "value": float(ev.value_at_risk[i]),
+                                                   "detail": ",".join(names),
+                                                   "lat_deg": warning.impact_lat_deg, "lon_deg": warning.impact_lon_deg,
+                                                   "pos_ecef": ev.x[i, :3]}))
+            out += [Send(node, warning) for node in self.national_nodes.values()]
+        return out
+

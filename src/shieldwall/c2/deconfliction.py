@@ -1,0 +1,98 @@
+"""The engagement book a planning node keeps: its own orders, other nodes' engagements (from status
+broadcasts), kill assessment after each intercept, and which tracks are therefore off limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from shieldwall.c2.node import Record
+from shieldwall.comms.messages import EngagementOrder, EngagementStatus
+
+#: Two engagements aim at the same threat if their predicted positions agree within this [m].
+SAME_THREAT_GATE_M = 25_000.0
+#: A track updated this long [s] after the planned intercept time has survived it.
+SURVIVAL_MARGIN_S = 0.5
+
+
+@dataclass(slots=True)
+class Engagement:
+    order_id: str
+    battery: str
+    track: int  # in the owner's numbering; -1 for other nodes' engagements
+    aim_ecef: np.ndarray
+    intercept_s: float
+    shots: int
+    state: str  # "ordered" | "launched"
+
+
+class EngagementBook:
+    """Open engagements and assessed kills of one planning node."""
+
+    def __init__(self, ka_delay_s: float):
+        self.ka_delay_s = ka_delay_s
+        self._own: dict[str, Engagement] = {}
+        self._others: dict[str, Engagement] = {}
+        self.killed: set[int] = set()
+
+    def add_order(self, order: EngagementOrder) -> None:
+        self._own[order.order_id] = Engagement(order.order_id, order.battery, order.track, order.aim_ecef,
+                                               order.intercept_s, order.shots, "ordered")
+
+    def observe(self, status: EngagementStatus) -> None:
+        """Fold a status message into the book (own orders by id; others' by position)."""
+        book = self._own if status.order_id in self._own else self._others
+        if status.status == "launched":
+            entry = book.get(status.order_id)
+            if entry is None:
+                book[status.order_id] = Engagement(status.order_id, status.battery, -1, status.target_ecef,
+                                                   status.intercept_s, status.shots, "launched")
+            else:
+                entry.state, entry.shots = "launched", status.shots
+        else:
+            book.pop(status.order_id, None)
+
+    def own_engagements(self) -> list[Engagement]:
+        return list(self._own.values())
+
+    def assess(self, t_s: float, track_ids: np.ndarray, t_update_s: np.ndarray) -> list[Record]:
+        """Kill assessment of own launched engagements whose look time has come.
+
+        A track still updated after the intercept time survived (its track becomes eligible again:
+        shoot-look-shoot); a track that stopped updating, or vanished, is assessed killed.
+        """
+        records: list[Record] = []
+        last = dict(zip(track_ids.tolist(), t_update_s.tolist()))
+        for key, e in list(self._own.items()):
+            if e.state != "launched" or t_s < e.intercept_s + self.ka_delay_s:
+                if e.state == "ordered" and t_s > e.intercept_s:
+                    del self._own[key]  # never launched (lost, refused or expired)
+                continue
+            del self._own[key]
+            survived = last.get(e.track, -np.inf) > e.intercept_s + SURVIVAL_MARGIN_S
+            if not survived:
+                self.killed.add(e.track)
+            records.append(Record("kill_assessment", {"track": e.track, "battery": e.battery, "order": e.order_id,
+                                                      "detail": "survived" if survived else "killed"}))
+        for key, e in list(self._others.items()):
+            if t_s > e.intercept_s + self.ka_delay_s:
+                del self._others[key]
+        return records
+
+    def engaged_mask(self, track_ids: np.ndarray, times_s: np.ndarray, r_ecef: np.ndarray) -> np.ndarray:
+        """Tracks (T,) that are engaged, killed, or aimed at by another node's engagement.
+
+        ``times_s`` (K,) and ``r_ecef`` (T, K, 3) are the tracks' predicted trajectories; another
+        node's engagement covers a track whose predicted position at that engagement's intercept
+        time lies within :data:`SAME_THREAT_GATE_M` of its aim point.
+        """
+        own = {e.track for e in self._own.values()} | self.killed
+        mask = np.fromiter((t in own for t in track_ids.tolist()), bool, len(track_ids))
+        if self._others and len(times_s):
+            aims = np.array([e.aim_ecef for e in self._others.values()])
+            when = np.array([e.intercept_s for e in self._others.values()])
+            k = np.clip(np.searchsorted(times_s, when), 0, len(times_s) - 1)
+            d = np.linalg.norm(r_ecef[:, k, :] - aims[None, :, :], axis=-1)  # (T, E)
+            mask |= (d < SAME_THREAT_GATE_M).any(axis=1)
+        return mask

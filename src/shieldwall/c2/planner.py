@@ -1,0 +1,135 @@
+"""One decision cycle of a planning node (the alliance, or a nation for its ``national_only``
+batteries): threat evaluation → engagement windows → value-based assignment → engagement orders.
+
+Everything here works on the node's own picture (tracks it received), never on truth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from shieldwall import geo
+from shieldwall.assess.prediction import ImpactPrediction, predict_impact, predict_trajectories
+from shieldwall.assess.threat import endangered_assets
+from shieldwall.c2.deconfliction import EngagementBook
+from shieldwall.c2.node import Output, Record, Send
+from shieldwall.c2.specs import AssetTable, BatterySpec, DoctrineSpec
+from shieldwall.comms.messages import EngagementOrder
+from shieldwall.engage.assignment import greedy_assignment
+from shieldwall.engage.windows import InterceptorParams, engagement_windows
+from shieldwall.tracking.ekf import predict
+
+#: Trajectory prediction grid step [s] used for windows and de-confliction.
+PREDICTION_STEP_S = 2.0
+#: Process noise used when coasting received tracks to the decision time [m/s^2/sqrt(s)].
+COAST_Q = 1.0
+#: A launch later than planned by more than this [s] would miss the planned intercept point.
+LAUNCH_SLACK_S = 1.0
+#: Minimum probability of hitting an asset for that asset to count as threatened.
+THREAT_P_MIN = 0.01
+
+
+@dataclass(slots=True)
+class PlanningContext:
+    """What a planning node knows of the forces it tasks; ``extra_delay_s`` (B,) adds each battery's
+    expected approval time to its reaction time."""
+
+    node_id: str
+    batteries: list[BatterySpec]
+    assets: AssetTable
+    doctrine: DoctrineSpec
+    extra_delay_s: np.ndarray
+    route_via: dict[str, str] = field(default_factory=dict)  # battery id → node that must see the order first
+    inventory: np.ndarray = field(init=False)
+    params: InterceptorParams = field(init=False)
+    battery_ecef: np.ndarray = field(init=False)
+    defends: np.ndarray = field(init=False)  # (B, A) may battery b defend asset a
+    orders_issued: int = 0
+
+    def __post_init__(self) -> None:
+        b = self.batteries
+        self.inventory = np.array([x.inventory for x in b], int)
+        self.battery_ecef = np.array([x.ecef for x in b]).reshape(-1, 3)
+        self.params = InterceptorParams(
+            burnout_speed_ms=np.array([x.burnout_speed_ms for x in b]),
+            burn_time_s=np.array([x.burn_time_s for x in b]),
+            min_alt_m=np.array([x.min_alt_m for x in b]),
+            max_alt_m=np.array([x.max_alt_m for x in b]),
+            max_range_m=np.array([x.max_range_m for x in b]),
+            reaction_time_s=np.array([x.reaction_time_s for x in b]) + self.extra_delay_s,
+            pk=np.array([x.pk for x in b]),
+        )
+        nations = np.array(self.assets.nations)
+        self.defends = np.array([[x.defends is None or n in x.defends for n in nations] for x in b], bool).reshape(len(b), -1)
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """Threat evaluation of a node's tracks at ``t_s`` (states coasted to ``t_s``)."""
+
+    t_s: float
+    track_ids: np.ndarray  # (T,)
+    x: np.ndarray  # (T, 6)
+    impact: ImpactPrediction
+    p_hit: np.ndarray  # (T, A)
+    value_at_risk: np.ndarray  # (T,)
+
+
+def evaluate(t_s: float, ids: np.ndarray, x: np.ndarray, P: np.ndarray, t_update_s: np.ndarray,
+             assets: AssetTable) -> Evaluation:
+    """Coast tracks to ``t_s`` and predict impact points, threatened assets and value at risk."""
+    xc, Pc = predict(x, P, t_s - t_update_s, COAST_Q)
+    impact = predict_impact(xc, Pc, t_s)
+    p_hit, var = endangered_assets(impact, assets.ecef, assets.radius_m, assets.value)
+    return Evaluation(t_s, ids, xc, impact, p_hit, var)
+
+
+def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook) -> list[Output]:
+    """Assign ready batteries to unengaged threatening tracks and emit the orders."""
+    t_s = ev.t_s
+    if not len(ev.track_ids) or not len(ctx.batteries):
+        return []
+    horizon_s = float(np.nanmax(ev.impact.t_impact_s) - t_s) + PREDICTION_STEP_S
+    times_s, r_ecef, alive = predict_trajectories(ev.x, t_s, max(horizon_s, PREDICTION_STEP_S), PREDICTION_STEP_S)
+    engaged = book.engaged_mask(ev.track_ids, times_s, r_ecef)
+    threatening = ev.p_hit >= THREAT_P_MIN  # (T, A)
+    candidates = (ev.value_at_risk > 0) & ~engaged & threatening.any(axis=1)
+    if not candidates.any():
+        return []
+    win = engagement_windows(ctx.battery_ecef, ctx.params, times_s, r_ecef, alive, t_s,
+                             ctx.doctrine.kill_assessment_delay_s)
+    # Fire when ready: only batteries whose launch for the earliest intercept falls in this cycle.
+    ready = win.launch_s - ctx.params.reaction_time_s[:, None] <= t_s + ctx.doctrine.decision_period_s
+    allowed = (ctx.defends.astype(float) @ threatening.T.astype(float)) > 0  # (B, T)
+    usable = ready & allowed & candidates[None, :] & np.isfinite(win.earliest_s)
+    pk = np.where(usable, ctx.params.pk[:, None], 0.0)
+    d = ctx.doctrine
+    salvo = np.where((ev.value_at_risk >= d.high_value_threshold) | ~(win.shoot_look_shoot & usable).any(axis=0),
+                     d.high_value_salvo_size, d.salvo_size)
+    if not d.shoot_look_shoot:
+        salvo = np.full_like(salvo, d.high_value_salvo_size)
+    channels = np.array([b.fire_channels for b in ctx.batteries])
+    out: list[Output] = []
+    for b, t, n in greedy_assignment(ev.value_at_risk, pk, ctx.inventory, channels, salvo,
+                                     one_battery_per_threat=not d.allow_duplicate_engagements):
+        spec = ctx.batteries[b]
+        intercept_s = float(win.earliest_s[b, t])
+        k = int(np.clip(np.searchsorted(times_s, intercept_s), 0, len(times_s) - 1))
+        ctx.orders_issued += 1
+        order = EngagementOrder(
+            order_id=f"{ctx.node_id}-{ctx.orders_issued}", issued_s=t_s, issuer=ctx.node_id, battery=spec.id,
+            track=int(ev.track_ids[t]), track_state=ev.x[t], aim_ecef=r_ecef[t, k].copy(),
+            intercept_s=intercept_s, launch_s=float(win.launch_s[b, t]),
+            latest_launch_s=float(win.launch_s[b, t]) + LAUNCH_SLACK_S, shots=int(n))
+        ctx.inventory[b] -= n
+        book.add_order(order)
+        lat, lon, alt = geo.ecef_to_geodetic(order.aim_ecef)
+        out.append(Record("order", {"battery": spec.id, "order": order.order_id, "track": order.track,
+                                    "nation": spec.nation, "value": float(ev.value_at_risk[t]),
+                                    "lat_deg": float(np.degrees(lat)), "lon_deg": float(np.degrees(lon)),
+                                    "alt_km": float(alt) / 1e3, "detail": spec.authority,
+                                    "pos_ecef": ev.x[t, :3]}))
+        out.append(Send(ctx.route_via.get(spec.id, spec.id), order))
+    return out

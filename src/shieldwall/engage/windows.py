@@ -1,0 +1,123 @@
+"""Engagement windows: where and when each battery can intercept each threat on its predicted trajectory.
+
+A battery can intercept a threat at a sample ``times_s[k]`` of its predicted trajectory when the threat
+is still in flight, the point lies inside the interceptor's altitude band and slant range, and an
+interceptor launched no earlier than ``t_now + reaction_time`` reaches the point by ``times_s[k]``
+on the fly-out law of :mod:`shieldwall.world.flyout` (the law the world itself flies). Everything is
+computed over all (battery, threat, time) triples at once, in battery chunks that bound the memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from shieldwall.geo import altitude_m
+from shieldwall.world.flyout import flyout_time_s
+
+#: Elements of one (battery, threat, time) chunk of the window computation (bounds temporary memory).
+_CHUNK_ELEMENTS = 1 << 21
+
+
+@dataclass(frozen=True, slots=True)
+class InterceptorParams:
+    """Interceptor performance of B batteries, each field an array (B,) in SI units (scalars broadcast)."""
+
+    burnout_speed_ms: np.ndarray
+    burn_time_s: np.ndarray
+    min_alt_m: np.ndarray
+    max_alt_m: np.ndarray
+    max_range_m: np.ndarray
+    reaction_time_s: np.ndarray
+    pk: np.ndarray  # single-shot kill probability
+
+    def __post_init__(self) -> None:
+        names = [f.name for f in fields(self)]
+        arrays = [np.atleast_1d(np.asarray(getattr(self, name), float)) for name in names]
+        try:
+            arrays = np.broadcast_arrays(*arrays)
+        except ValueError:
+            shapes = ", ".join(f"{name} {a.shape}" for name, a in zip(names, arrays))
+            raise ValueError(f"InterceptorParams fields must be (B,) arrays or scalars; got {shapes}") from None
+        for name, a in zip(names, arrays):
+            object.__setattr__(self, name, np.array(a))
+
+
+@dataclass(frozen=True, slots=True)
+class Windows:
+    """Engagement windows of B batteries against T threats over K predicted time samples.
+
+    Times are absolute [s], NaN where a battery cannot engage a threat at all.
+    """
+
+    feasible: np.ndarray  # (B, T, K) bool: intercept at times_s[k] feasible
+    earliest_s: np.ndarray  # (B, T): earliest feasible intercept time
+    latest_s: np.ndarray  # (B, T): latest feasible intercept time
+    launch_s: np.ndarray  # (B, T): launch time of the earliest intercept
+    shoot_look_shoot: np.ndarray  # (B, T) bool: a second shot fits after kill assessment of the first
+
+    @property
+    def engageable(self) -> np.ndarray:
+        """(B, T) bool: the battery has at least one feasible intercept of the threat."""
+        return ~np.isnan(self.earliest_s)
+
+
+def _window_chunk(battery_ecef, params, b, times_s, r_ecef, alive, alt_m, t_now_s, ka_delay_s):
+    """Window fields for the batteries of slice ``b``; see :func:`engagement_windows`."""
+    def col(a: np.ndarray) -> np.ndarray:  # (B,) -> (chunk, 1, 1)
+        return a[b, None, None]
+
+    dx = r_ecef[None, :, :, 0] - col(battery_ecef[:, 0])
+    dy = r_ecef[None, :, :, 1] - col(battery_ecef[:, 1])
+    dz = r_ecef[None, :, :, 2] - col(battery_ecef[:, 2])
+    dist_m = np.sqrt(dx * dx + dy * dy + dz * dz)
+    del dx, dy, dz
+    fly_s = flyout_time_s(dist_m, col(params.burnout_speed_ms), col(params.burn_time_s))
+    feasible = (alive & (alt_m >= col(params.min_alt_m)) & (alt_m <= col(params.max_alt_m))
+                & (dist_m <= col(params.max_range_m)) & (t_now_s + col(params.reaction_time_s) + fly_s <= times_s))
+    n_k = len(times_s)
+    any_ok = feasible.any(axis=-1)
+    k_first = np.argmax(feasible, axis=-1)
+    k_last = n_k - 1 - np.argmax(feasible[..., ::-1], axis=-1)
+    earliest = np.where(any_ok, times_s[k_first], np.nan)
+    latest = np.where(any_ok, times_s[k_last], np.nan)
+    launch = np.where(any_ok, earliest - np.take_along_axis(fly_s, k_first[..., None], axis=-1)[..., 0], np.nan)
+    # Second shot: launched after kill assessment of the first intercept plus reaction time.
+    second_ready = earliest + ka_delay_s[b, None] + params.reaction_time_s[b, None]
+    sls = (feasible & (times_s > earliest[..., None]) & (second_ready[..., None] + fly_s <= times_s)).any(axis=-1)
+    return feasible, earliest, latest, launch, sls
+
+
+def engagement_windows(battery_ecef: np.ndarray, params: InterceptorParams, times_s: np.ndarray,
+                       r_ecef: np.ndarray, alive: np.ndarray, t_now_s: float,
+                       ka_delay_s: float | np.ndarray) -> Windows:
+    """Engagement windows of batteries at ``battery_ecef`` (B, 3) against predicted trajectories.
+
+    ``times_s`` (K,), ``r_ecef`` (T, K, 3) and ``alive`` (T, K) are as from
+    :func:`shieldwall.assess.prediction.predict_trajectories`. ``ka_delay_s`` (scalar or (B,)) is the
+    kill-assessment delay after an intercept. Intercept at ``times_s[k]`` is feasible when the threat is
+    alive there, its height is within [min_alt, max_alt], the slant range is at most max_range, and
+    ``t_now + reaction_time + flyout_time(range) <= times_s[k]``. The launch time of an intercept is
+    ``times_s[k] - flyout_time``. Shoot-look-shoot is possible when some feasible intercept later than
+    the earliest one satisfies ``earliest + ka_delay + reaction_time + flyout_time <= times_s[k]``.
+    """
+    battery_ecef = np.asarray(battery_ecef, float).reshape(-1, 3)
+    n_b = len(battery_ecef)
+    times_s = np.asarray(times_s, float)
+    r_ecef = np.asarray(r_ecef, float)
+    alive = np.asarray(alive, bool)
+    ka_delay_s = np.broadcast_to(np.asarray(ka_delay_s, float), (n_b,))
+    if params.pk.shape not in ((1,), (n_b,)):
+        raise ValueError(f"params describe {params.pk.shape[0]} batteries, battery_ecef {n_b}")
+    params = InterceptorParams(*(np.broadcast_to(getattr(params, f.name), (n_b,)) for f in fields(params)))
+    alt_m = altitude_m(r_ecef)
+    chunk = max(1, _CHUNK_ELEMENTS // max(1, r_ecef.shape[0] * r_ecef.shape[1]))
+    parts = [_window_chunk(battery_ecef, params, slice(i, i + chunk), times_s, r_ecef, alive, alt_m,
+                           t_now_s, ka_delay_s) for i in range(0, n_b, chunk)]
+    return Windows(*(np.concatenate(field_parts, axis=0) for field_parts in zip(*parts)))
+
+
+def single_shot_pk(windows: Windows, params: InterceptorParams) -> np.ndarray:
+    """(B, T) single-shot kill probability of each battery against each threat, 0 where not engageable."""
+    return np.where(windows.engageable, params.pk[:, None], 0.0)

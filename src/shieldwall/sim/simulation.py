@@ -1,0 +1,250 @@
+"""The simulation shell: virtual time, the world, sensors, modelled links and the pure C2 nodes.
+
+It owns everything a node may not see (truth, the RNG streams, the network) and carries out what
+nodes return: messages through the network, timers, interceptor launches into the world, and
+records into the event log (annotated with truth for the after-action metrics only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from shieldwall.c2.alliance import AllianceNode
+from shieldwall.c2.battery import BatteryNode
+from shieldwall.c2.national import NationalNode
+from shieldwall.c2.node import WORLD, Record, Send, Timer
+from shieldwall.c2.planner import PlanningContext
+from shieldwall.c2.sensor import SensorNode
+from shieldwall.comms.messages import LaunchCommand, PlotReport
+from shieldwall.comms.network import Network
+from shieldwall.scenario.schema import Scenario
+from shieldwall.sensors.infrared import ir_scan
+from shieldwall.sensors.radar import radar_scan
+from shieldwall.sim.build import (alliance_node_id, asset_table, battery_specs, doctrine_spec, link_models,
+                                  sensor_models, threat_list)
+from shieldwall.sim.engine import Engine
+from shieldwall.sim.recorder import Recorder
+from shieldwall.tracking.fusion import FusionCentre
+from shieldwall.tracking.tracker import TrackerParams
+from shieldwall.world.ballistic import plan_raid
+from shieldwall.world.truth import Interceptor, Truth
+
+#: A track or order is attributed to the nearest true threat within this distance [m] (metrics only).
+TRUTH_GATE_M = 50_000.0
+#: Margin [s] added to the mean national approval time when the alliance plans an approval battery's shot.
+APPROVAL_SIGMAS = 2.0
+
+
+class Simulation:
+    """One seeded run of a scenario. Build, then :meth:`run`; read ``recorder`` and counters after."""
+
+    def __init__(self, scenario: Scenario, seed: int):
+        s = scenario
+        self.scenario = s
+        self.seed = seed
+        self.engine = Engine()
+        self.recorder = Recorder()
+        streams = np.random.SeedSequence(seed).spawn(3 + len(s.sensors) + len(s.c2_nodes))
+        rngs = [np.random.default_rng(x) for x in streams]
+        self._rng_net, rng_world, rng_phase = rngs[:3]
+        self._rng_sensor = rngs[3:3 + len(s.sensors)]
+        rng_c2 = rngs[3 + len(s.sensors):]
+
+        self.threats = threat_list(s)
+        t = self.threats
+        ephemeris = plan_raid(t.launch_lat_deg, t.launch_lon_deg, t.aim_lat_deg, t.aim_lon_deg, t.launch_time_s,
+                              t.burn_time_s, t.burnout_speed_max_ms, t.beta_kgm2, list(t.trajectory))
+        self.truth = Truth(ephemeris, t.rcs_m2, rng_world)
+        self.assets = asset_table(s)
+        self.asset_lost = np.zeros(len(self.assets.ids), bool)
+        self.network = Network(link_models(s))
+        self.messages_sent = 0
+        self.messages_lost = 0
+        self._last_delivery: dict[tuple[str, str], float] = {}
+        self.first_detection_s = np.full(len(t.ids), np.nan)
+
+        doctrine = doctrine_spec(s)
+        batteries = battery_specs(s)
+        self.battery_specs = {b.id: b for b in batteries}
+        alliance_id = alliance_node_id(s)
+        national_c2 = [c for c in s.c2_nodes if c.kind == "national"]
+        national_of = {c.nation: c.id for c in national_c2}
+        self.nodes: dict[str, Any] = {}
+        self._nation_of: dict[str, str] = {}
+        for c, rng in zip(s.c2_nodes, rng_c2):
+            if c.kind != "national":
+                continue
+            own = [b for b in batteries if b.reports_to == c.id]
+            self.nodes[c.id] = NationalNode(
+                c.id, c.nation, alliance_id, batteries=own, assets=self.assets, doctrine=doctrine,
+                tracker_params=TrackerParams(), report_period_s=s.settings.track_report_period_s,
+                approval_mean_s=c.approval_time_mean_s, approval_sd_s=c.approval_time_sd_s, rng=rng)
+            self._nation_of[c.id] = c.nation or ""
+        tasked = [b for b in batteries if b.authority != "national_only"]
+        approval = {c.id: c for c in national_c2}
+        extra = np.array([self._approval_margin_s(alliance_id, b, approval) for b in tasked])
+        route_via = {b.id: b.reports_to for b in tasked if b.authority == "national_approval"}
+        planner = PlanningContext(alliance_id, tasked, self.assets, doctrine, extra, route_via)
+        self.nodes[alliance_id] = AllianceNode(alliance_id, planner, FusionCentre(), national_of,
+                                               s.settings.decision_period_s)
+        self._nation_of[alliance_id] = ""
+        for b in batteries:
+            status_to = tuple(dict.fromkeys((b.reports_to, alliance_id)))
+            self.nodes[b.id] = BatteryNode(b, status_to)
+            self._nation_of[b.id] = b.nation
+        self.sensor_models = sensor_models(s)
+        self.sensor_nodes = []
+        for x in s.sensors:
+            node = SensorNode(x.id, x.nation, x.reports_to)
+            self.nodes[x.id] = node
+            self.sensor_nodes.append(node)
+            self._nation_of[x.id] = x.nation
+        self._phase_s = rng_phase.uniform(0.0, 1.0, len(self.sensor_models)) * [m.revisit_s for m in self.sensor_models]
+
+    def _approval_margin_s(self, alliance_id: str, b, approval) -> float:
+        """Time [s] the alliance budgets for an approval battery's order to come back approved."""
+        if b.authority != "national_approval":
+            return 0.0
+        c = approval[b.reports_to]
+        links = (self.network.route(alliance_id, b.reports_to) or ()) + (self.network.route(b.reports_to, b.id) or ())
+        return c.approval_time_mean_s + APPROVAL_SIGMAS * c.approval_time_sd_s + sum(k.latency_s for k in links)
+
+    # ---------------------------------------------------------------------------------------- running
+
+    def run(self, progress: Callable[[float], None] | None = None) -> None:
+        """Run to the scenario's duration; ``progress(t_s)`` is called as virtual time advances."""
+        e = self.engine
+        t = self.threats
+        eph = self.truth.ephemeris
+        for i in range(len(t.ids)):
+            e.at(float(eph.launch_time_s[i]), self._threat_launch, i)
+            e.at(float(eph.impact_time_s[i]), self._threat_impact, i)
+        for k in range(len(self.sensor_models)):
+            e.at(float(self._phase_s[k]), self._scan, k)
+        for node in self.nodes.values():
+            self._apply(node, node.start(0.0))
+        e.run(self.scenario.settings.duration_s, progress)
+
+    def _apply(self, node: Any, outputs: list) -> None:
+        now = self.engine.now
+        for o in outputs:
+            if isinstance(o, Send):
+                if o.dest == WORLD:
+                    self._launch(o.msg)
+                else:
+                    self._send(node.id, o.dest, o.msg)
+            elif isinstance(o, Timer):
+                self.engine.at(o.t_s, self._timer, node, o.key)
+            elif isinstance(o, Record):
+                self._record(now, node, o)
+
+    def _send(self, src: str, dst: str, msg: object) -> None:
+        self.messages_sent += 1
+        delay = self.network.transit(src, dst, self._rng_net)
+        if delay is None:
+            self.messages_lost += 1
+            self.recorder.event(self.engine.now, "message_lost", node=src, detail=f"{type(msg).__name__} to {dst}")
+            return
+        key = (src, dst)
+        t_s = max(self.engine.now + delay, self._last_delivery.get(key, 0.0))  # links deliver in order
+        self._last_delivery[key] = t_s
+        self.engine.at(t_s, self._deliver, dst, msg)
+
+    def _deliver(self, dst: str, msg: object) -> None:
+        node = self.nodes[dst]
+        self._apply(node, node.on_message(self.engine.now, msg))
+
+    def _timer(self, node: Any, key: str) -> None:
+        self._apply(node, node.on_timer(self.engine.now, key))
+
+    def _scan(self, k: int) -> None:
+        now = self.engine.now
+        model = self.sensor_models[k]
+        r, _, in_flight, boosting = self.truth.threats(now)
+        if model.kind == "ir":
+            scan = ir_scan(model, now, r, boosting, self._rng_sensor[k])
+        else:
+            scan = radar_scan(model, now, r, self.truth.rcs_m2, in_flight, self._rng_sensor[k])
+        seen = scan.truth_index[scan.truth_index >= 0]
+        new = seen[np.isnan(self.first_detection_s[seen])]
+        for i in new:
+            self.first_detection_s[i] = now
+            self.recorder.event_at(now, "first_detection", r[i], threat=self.threats.ids[i], node=model.name,
+                                   nation=self._nation_of[model.name])
+        node = self.sensor_nodes[k]
+        plots = PlotReport(node.id, node.nation, now, scan.kind, scan.z, scan.R, scan.origin_ecef, scan.basis)
+        self._apply(node, node.on_message(now, plots))  # truth labels stay in the shell
+        self.engine.at(now + model.revisit_s, self._scan, k)
+
+    # ------------------------------------------------------------------------------------------ truth
+
+    def _threat_launch(self, i: int) -> None:
+        eph = self.truth.ephemeris
+        self.recorder.event_at(self.engine.now, "threat_launch", eph.launch_ecef[i], threat=self.threats.ids[i],
+                               detail=self.threats.classes[i])
+
+    def _threat_impact(self, i: int) -> None:
+        if not self.truth.alive[i]:
+            return
+        self.truth.alive[i] = False
+        point = self.truth.ephemeris.impact_ecef[i]
+        d = np.linalg.norm(self.assets.ecef - point, axis=-1)
+        hit = np.flatnonzero(d <= self.assets.radius_m)
+        value = float(self.assets.value[hit][~self.asset_lost[hit]].sum())
+        self.asset_lost[hit] = True
+        self.recorder.event_at(self.engine.now, "impact", point, threat=self.threats.ids[i], leaker=bool(len(hit)),
+                               value=value, detail=",".join(self.assets.ids[a] for a in hit),
+                               nation=",".join(sorted({self.assets.nations[a] for a in hit})))
+
+    def _launch(self, cmd: LaunchCommand) -> None:
+        spec = self.battery_specs[cmd.battery]
+        target, _ = self.truth.nearest_threat(cmd.intercept_s, cmd.aim_ecef, TRUTH_GATE_M)
+        salvo = []
+        for k in range(cmd.shots):
+            icpt = Interceptor(f"{cmd.order_id}/{k + 1}", spec.id, spec.nation, cmd.t_s, spec.ecef, cmd.aim_ecef,
+                               cmd.intercept_s, spec.pk, spec.divert_m, spec.burnout_speed_ms, spec.burn_time_s, target)
+            salvo.append(icpt)
+            self.recorder.event_at(cmd.t_s, "interceptor_launch", spec.ecef, battery=spec.id, nation=spec.nation,
+                                   interceptor=icpt.id, threat=self._threat_name(target), value=cmd.intercept_s,
+                                   detail=spec.tier)
+        self.engine.at(cmd.intercept_s, self._resolve, salvo)
+
+    def _resolve(self, salvo: list[Interceptor]) -> None:
+        now = self.engine.now
+        for res in self.truth.resolve(salvo, now):
+            icpt = res.interceptor
+            self.recorder.event_at(now, "intercept" if res.killed else "miss", res.position_ecef,
+                                   battery=icpt.battery, nation=icpt.nation, interceptor=icpt.id,
+                                   threat=self._threat_name(res.threat), value=res.miss_m)
+
+    def _threat_name(self, i: int) -> str:
+        return self.threats.ids[i] if i >= 0 else ""
+
+    # ------------------------------------------------------------------------------------------ records
+
+    def _record(self, t_s: float, node: Any, rec: Record) -> None:
+        f = dict(rec.fields)
+        if rec.kind == "picture":
+            self._record_picture(t_s, f)
+            return
+        pos = f.pop("pos_ecef", None)
+        if pos is not None:
+            f["threat"] = self._threat_name(self.truth.nearest_threat(t_s, pos, TRUTH_GATE_M)[0])
+        if "track" in f:
+            f["track"] = str(f["track"])
+        f.setdefault("nation", self._nation_of.get(node.id, ""))
+        self.recorder.event(t_s, rec.kind, node=node.id, **f)
+
+    def _record_picture(self, t_s: float, f: dict) -> None:
+        x = f["x"]
+        r, _, in_flight, _ = self.truth.threats(t_s)
+        d = np.linalg.norm(x[:, None, :3] - r[None, :, :], axis=-1)
+        d[:, ~in_flight] = np.inf
+        nearest = np.argmin(d, axis=1) if d.shape[1] else np.zeros(len(x), int)
+        err = d[np.arange(len(x)), nearest] if d.shape[1] else np.full(len(x), np.inf)
+        names = np.array(self.threats.ids + ("",), dtype=object)
+        truth = np.where(err <= TRUTH_GATE_M, names[nearest], "")
+        self.recorder.tracks(t_s, f["ids"], x, f["P_pos_m"], truth.astype(str), np.where(np.isfinite(err), err, np.nan))

@@ -1,0 +1,219 @@
+"""Multi-target tracker: EKF tracks held as arrays, gated GNN, one-point initiation, M-of-N, deletion.
+
+A :class:`Tracker` consumes scans (all plots of one sensor at one time) and keeps every track's last
+posterior state at its last update time. Each scan predicts all tracks to the scan time, associates
+confirmed tracks first and tentative tracks with the plots left over (so a tentative track never takes
+a plot from an established one), updates, keeps score, and starts tentative tracks on the plots that
+remain.
+
+Hits and misses, the rule: a track scores a *hit* for each plot that updates it and a *miss* for each
+full ``miss_window_s`` that passes without any sensor updating it (counted whenever a scan of any
+sensor is processed). A track is therefore never penalised for being outside one sensor's coverage
+while another sensor keeps it; ``miss_window_s`` should be at least the longest revisit interval
+among the sensors feeding the tracker. A tentative track is confirmed when ``M`` of its last ``N``
+hits and misses are hits and deleted once that can no longer happen; a confirmed track is deleted
+after ``delete_after_misses`` consecutive misses or when its predicted RSS position sigma exceeds
+``max_position_sigma_m``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import partial
+
+import numpy as np
+
+from shieldwall.sensors.measurement import measurement_function, measurement_jacobian, residual
+from shieldwall.sensors.scan import Scan, plot_covariance_ecef, scan_to_ecef
+from shieldwall.tracking import ekf
+from shieldwall.tracking.association import associate
+
+# Tolerance [in windows] so that a scan arriving exactly one window after an update counts a miss
+# despite floating-point time arithmetic.
+_WINDOW_EPS = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerParams:
+    """Tracker settings; ``q_accel`` in m/s^2/sqrt(s) is the white-noise acceleration density root."""
+
+    q_accel: float = 1.0
+    gate_prob: float = 0.9999
+    m_of_n: tuple[int, int] = (3, 5)
+    delete_after_misses: int = 5
+    miss_window_s: float = 1.0
+    max_position_sigma_m: float = 5_000.0
+    init_velocity_sigma_ms: float = 4_000.0
+    first_id: int = 1
+
+    def __post_init__(self) -> None:
+        m, n = self.m_of_n
+        if not 1 <= m <= n <= 62:
+            raise ValueError(f"m_of_n={self.m_of_n!r}: expected (M, N) with 1 <= M <= N <= 62")
+        if not 0.0 < self.gate_prob < 1.0:
+            raise ValueError(f"gate_prob={self.gate_prob!r}: expected a probability strictly between 0 and 1")
+        for name in ("miss_window_s", "max_position_sigma_m", "init_velocity_sigma_ms"):
+            if not getattr(self, name) > 0.0:
+                raise ValueError(f"{name}={getattr(self, name)!r}: expected a positive number")
+        if self.q_accel < 0.0 or self.delete_after_misses < 1:
+            raise ValueError("q_accel must be >= 0 and delete_after_misses >= 1")
+
+
+@dataclass(frozen=True, slots=True)
+class TrackTable:
+    """A snapshot of tracks: states ``x`` (K, 6) ECEF [m, m/s] and ``P`` (K, 6, 6) valid at ``t_s`` (K,).
+
+    ``t_update_s`` is each track's last update time (equal to ``t_s`` unless the table was coasted)
+    and ``n_updates`` how many plots it has taken. All arrays are copies owned by the table.
+    """
+
+    ids: np.ndarray
+    x: np.ndarray
+    P: np.ndarray
+    t_s: np.ndarray
+    t_update_s: np.ndarray
+    n_updates: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class Tracker:
+    """Tracks of one node, updated scan by scan; see the module docstring for the scoring rule."""
+
+    def __init__(self, params: TrackerParams = TrackerParams()) -> None:
+        self.params = params
+        self._next_id = int(params.first_id)
+        self._ids = np.empty(0, np.int64)
+        self._x = np.empty((0, 6))
+        self._P = np.empty((0, 6, 6))
+        self._t_s = np.empty(0)            # time of the stored posterior = last update time
+        self._n_updates = np.empty(0, np.int64)
+        self._hist = np.empty(0, np.int64)  # last N hit (1) / miss (0) outcomes, newest in bit 0
+        self._n_hist = np.empty(0, np.int64)
+        self._misses_noted = np.empty(0, np.int64)  # misses recorded since the last update
+        self._confirmed = np.empty(0, bool)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @property
+    def n_tentative(self) -> int:
+        """Number of tentative (not yet confirmed) tracks."""
+        return int(np.count_nonzero(~self._confirmed))
+
+    def process(self, t_s: float, kind: str, z: np.ndarray, R: np.ndarray,
+                origin_ecef: np.ndarray | None = None, basis: np.ndarray | None = None) -> None:
+        """Process one scan: plots ``z`` (M, 3) of ``kind`` ('rae' or 'pos') with noise ``R`` (3, 3) at ``t_s``.
+
+        ``origin_ecef`` (3,) and ``basis`` (3, 3) (rows east, north, up) locate a 'rae' sensor.
+        """
+        z = np.asarray(z, float).reshape(-1, 3)
+        self.process_scan(Scan(sensor="", t_s=float(t_s), kind=kind, z=z, R=R,
+                               origin_ecef=np.zeros(3) if origin_ecef is None else origin_ecef,
+                               basis=np.eye(3) if basis is None else basis,
+                               truth_index=np.full(len(z), -1)))
+
+    def process_scan(self, scan: Scan) -> None:
+        """Process one :class:`~shieldwall.sensors.Scan` (its ``truth_index`` is never read)."""
+        p = self.params
+        t_s, z, R = scan.t_s, scan.z, scan.R
+        res = partial(residual, scan.kind)
+        x_pred, P_pred = ekf.predict(self._x, self._P, t_s - self._t_s, p.q_accel)
+        h = measurement_function(scan.kind, x_pred[:, :3], scan.origin_ecef, scan.basis)
+        H = np.zeros((len(self), 3, 6))
+        H[:, :, :3] = measurement_jacobian(scan.kind, x_pred[:, :3], scan.origin_ecef, scan.basis)
+        S = ekf.innovation_covariance(P_pred, H, R)
+
+        # Confirmed tracks get first pick of the plots; tentative tracks share what is left.
+        conf = np.flatnonzero(self._confirmed)
+        tent = np.flatnonzero(~self._confirmed)
+        first = associate(z, h[conf], S[conf], p.gate_prob, res)
+        left = first.unassigned_plots
+        second = associate(z[left], h[tent], S[tent], p.gate_prob, res)
+        trk = np.concatenate([conf[first.pairs[:, 0]], tent[second.pairs[:, 0]]])
+        plot = np.concatenate([first.pairs[:, 1], left[second.pairs[:, 1]]])
+        unused = left[second.unassigned_plots]
+
+        if len(trk):
+            x_upd, P_upd, _, _ = ekf.update(x_pred[trk], P_pred[trk], z[plot], R, h[trk], H[trk], res)
+            self._x[trk], self._P[trk] = x_upd, P_upd
+            P_pred[trk] = P_upd
+        hit = np.zeros(len(self), bool)
+        hit[trk] = True
+        self._score(t_s, hit)
+        self._t_s[trk] = t_s
+        self._n_updates[trk] += 1
+        self._prune(P_pred)
+        if len(unused):
+            self._initiate(replace(scan, z=z[unused], truth_index=scan.truth_index[unused]))
+
+    def confirmed(self) -> TrackTable:
+        """Confirmed tracks at their last update time."""
+        c = self._confirmed
+        return TrackTable(ids=self._ids[c].copy(), x=self._x[c].copy(), P=self._P[c].copy(),
+                          t_s=self._t_s[c].copy(), t_update_s=self._t_s[c].copy(),
+                          n_updates=self._n_updates[c].copy())
+
+    def coast_to(self, t_s: float) -> TrackTable:
+        """Confirmed tracks predicted to ``t_s``; the tracker is not changed."""
+        table = self.confirmed()
+        x, P = ekf.predict(table.x, table.P, t_s - table.t_s, self.params.q_accel)
+        return TrackTable(ids=table.ids, x=x, P=P, t_s=np.full(len(table), float(t_s)),
+                          t_update_s=table.t_update_s, n_updates=table.n_updates)
+
+    # -- bookkeeping -------------------------------------------------------------------------------
+
+    def _score(self, t_s: float, hit: np.ndarray) -> None:
+        """Record misses for elapsed windows and a hit for updated tracks; confirm by M-of-N."""
+        m, n = self.params.m_of_n
+        windows = np.floor((t_s - self._t_s) / self.params.miss_window_s + _WINDOW_EPS).astype(np.int64)
+        # For a hit the current window is the hit itself, not a miss.
+        new_misses = np.maximum(windows - hit - self._misses_noted, 0)
+        shift = np.minimum(new_misses + hit, n)
+        mask = (1 << n) - 1
+        self._hist = ((self._hist << shift) | hit) & mask
+        self._n_hist = np.minimum(self._n_hist + new_misses + hit, n)
+        self._misses_noted = np.where(hit, 0, self._misses_noted + new_misses)
+        self._confirmed |= _popcount(self._hist, n) >= m
+
+    def _prune(self, P_now: np.ndarray) -> None:
+        """Delete tentative tracks that can no longer reach M-of-N and confirmed tracks lost or too vague."""
+        p = self.params
+        m, n = p.m_of_n
+        hopeless = (self._n_hist - _popcount(self._hist, n)) > n - m
+        sigma_m = np.sqrt(np.trace(P_now[:, :3, :3], axis1=-2, axis2=-1))
+        lost = (self._misses_noted >= p.delete_after_misses) | (sigma_m > p.max_position_sigma_m)
+        keep = np.where(self._confirmed, ~lost, ~hopeless)
+        if not keep.all():
+            for name in ("_ids", "_x", "_P", "_t_s", "_n_updates", "_hist", "_n_hist",
+                         "_misses_noted", "_confirmed"):
+                setattr(self, name, getattr(self, name)[keep])
+
+    def _initiate(self, scan: Scan) -> None:
+        """Start tentative tracks on a scan's plots: position from the plot, zero velocity, wide sigma."""
+        k = len(scan)
+        x = np.zeros((k, 6))
+        x[:, :3] = scan_to_ecef(scan)
+        P = np.zeros((k, 6, 6))
+        P[:, :3, :3] = plot_covariance_ecef(scan)
+        P[:, 3:, 3:] = self.params.init_velocity_sigma_ms**2 * np.eye(3)
+        ids = self._next_id + np.arange(k, dtype=np.int64)
+        self._next_id += k
+        self._ids = np.concatenate([self._ids, ids])
+        self._x = np.concatenate([self._x, x])
+        self._P = np.concatenate([self._P, P])
+        self._t_s = np.concatenate([self._t_s, np.full(k, scan.t_s)])
+        self._n_updates = np.concatenate([self._n_updates, np.ones(k, np.int64)])
+        self._hist = np.concatenate([self._hist, np.ones(k, np.int64)])
+        self._n_hist = np.concatenate([self._n_hist, np.ones(k, np.int64)])
+        self._misses_noted = np.concatenate([self._misses_noted, np.zeros(k, np.int64)])
+        self._confirmed = np.concatenate([self._confirmed, np.full(k, self.params.m_of_n[0] <= 1)])
+
+
+def _popcount(bits: np.ndarray, n_bits: int) -> np.ndarray:
+    """Number of set bits among the lowest ``n_bits`` of each element."""
+    count = np.zeros(bits.shape, np.int64)
+    for j in range(n_bits):
+        count += (bits >> j) & 1
+    return count

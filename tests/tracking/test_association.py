@@ -1,0 +1,92 @@
+"""Gated GNN against brute-force enumeration of all partial assignments; vectorised costs against loops."""
+
+from __future__ import annotations
+
+import itertools
+from functools import partial
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from scipy.stats import chi2
+
+from shieldwall.sensors.measurement import residual
+from shieldwall.tracking.association import associate, gate_threshold, gnn_assign, mahalanobis_cost
+
+GATE = 10.0
+
+
+def brute_force_best(cost, gate):
+    """Minimum of sum(cost - gate) over every one-to-one set of pairs strictly inside the gate."""
+    n_t, n_p = cost.shape
+    best = 0.0
+    for n_pairs in range(1, min(n_t, n_p) + 1):
+        for tracks in itertools.combinations(range(n_t), n_pairs):
+            for plots in itertools.permutations(range(n_p), n_pairs):
+                c = cost[list(tracks), list(plots)]
+                if np.all(c < gate):
+                    best = min(best, float(np.sum(c - gate)))
+    return best
+
+
+cost_matrices = st.tuples(st.integers(0, 4), st.integers(0, 4)).flatmap(
+    lambda shape: arrays(np.float64, shape, elements=st.floats(0.0, 20.0)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(cost_matrices)
+def test_gnn_matches_brute_force(cost):
+    result = gnn_assign(cost, GATE)
+    rows, cols = result.pairs[:, 0], result.pairs[:, 1]
+    # A valid one-to-one assignment of gated pairs ...
+    assert len(set(rows)) == len(rows) and len(set(cols)) == len(cols)
+    assert np.all(cost[rows, cols] < GATE)
+    # ... whose objective is the brute-force optimum ...
+    np.testing.assert_allclose(np.sum(cost[rows, cols] - GATE), brute_force_best(cost, GATE), atol=1e-9)
+    # ... and the unassigned lists are the complements.
+    assert sorted(set(range(cost.shape[0])) - set(rows)) == list(result.unassigned_tracks)
+    assert sorted(set(range(cost.shape[1])) - set(cols)) == list(result.unassigned_plots)
+
+
+def test_gnn_prefers_global_over_greedy_and_ignores_nan():
+    # Greedy takes (0, 0) = 1 and leaves track 1 with nothing; GNN pairs (0, 1) and (1, 0).
+    cost = np.array([[1.0, 2.0], [3.0, np.nan]])
+    result = gnn_assign(cost, GATE)
+    np.testing.assert_array_equal(result.pairs, [[0, 1], [1, 0]])
+    empty = gnn_assign(np.empty((3, 0)), GATE)
+    assert empty.pairs.shape == (0, 2) and list(empty.unassigned_tracks) == [0, 1, 2]
+
+
+def test_mahalanobis_cost_matches_pairwise_loop_with_wrapped_azimuth():
+    rng = np.random.default_rng(3)
+    k, m = 5, 7
+    h = rng.normal(size=(k, 3))
+    h[:, 1] = rng.uniform(0, 2 * np.pi, k)
+    z = rng.normal(size=(m, 3))
+    z[:, 1] = rng.uniform(0, 2 * np.pi, m)
+    a = rng.normal(size=(k, 3, 3))
+    S = a @ np.swapaxes(a, -1, -2) + np.eye(3)
+    cost = mahalanobis_cost(z, h, S, partial(residual, "rae"))
+    for i in range(k):
+        for j in range(m):
+            d = z[j] - h[i]
+            d[1] = np.angle(np.exp(1j * d[1]))
+            assert np.isclose(cost[i, j], d @ np.linalg.solve(S[i], d))
+    # With a gate, pairs inside it are exact and the rest are provably outside.
+    gated = mahalanobis_cost(z, h, S, partial(residual, "rae"), gate=3.0)
+    np.testing.assert_allclose(gated[cost < 3.0], cost[cost < 3.0])
+    assert np.all(gated[cost >= 3.0] >= 3.0) and np.isinf(gated).any()
+
+
+def test_associate_finds_true_pairs_among_separated_tracks():
+    rng = np.random.default_rng(4)
+    k = 300
+    h = np.stack([np.arange(k) * 1000.0, np.zeros(k), np.zeros(k)], axis=-1)
+    S = np.broadcast_to(np.eye(3) * 100.0, (k, 3, 3))
+    perm = rng.permutation(k)
+    z = h[perm] + rng.normal(scale=10.0, size=(k, 3))
+    result = associate(z, h, S, 0.9999)
+    assert len(result.pairs) == k
+    np.testing.assert_array_equal(perm[result.pairs[:, 1]], result.pairs[:, 0])
+    assert np.isclose(gate_threshold(0.9999, 3), chi2.ppf(0.9999, 3))
