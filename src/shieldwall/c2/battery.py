@@ -27,7 +27,7 @@ class BatteryNode:
                                order.aim_ecef, order.intercept_s, shots)
         out: list[Output] = [Send(dest, msg) for dest in self.status_to]
         out.append(Record(status if status != "launched" else "battery_launch_decision",
-                          {"battery": self.id, "order": order.order_id, "track": order.track, "shots": shots}))
+                          {"battery": self.id, "order": order.order_id, "track": order.track, "value": shots}))
         return out
 
     def on_message(self, t_s: float, msg: object) -> list[Output]:

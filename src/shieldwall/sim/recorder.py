@@ -12,7 +12,7 @@ from shieldwall import geo
 
 #: Columns of the event log, with their fill value when an event does not set them.
 EVENT_COLUMNS: dict[str, Any] = {
-    "t_s": np.nan, "kind": "", "node": "", "nation": "", "threat": "", "track": "", "battery": "",
+    "t_s": np.nan, "kind": "", "node": "", "nation": "", "threat": "", "track": "", "battery": "", "order": "",
     "interceptor": "", "lat_deg": np.nan, "lon_deg": np.nan, "alt_km": np.nan, "value": np.nan,
     "leaker": False, "detail": "",
 }

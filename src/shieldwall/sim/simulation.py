@@ -36,6 +36,8 @@ from shieldwall.world.truth import Interceptor, Truth
 TRUTH_GATE_M = 50_000.0
 #: Margin [s] added to the mean national approval time when the alliance plans an approval battery's shot.
 APPROVAL_SIGMAS = 2.0
+#: A national track scores a miss for each (longest revisit of the nation's sensors + this [s]) unseen.
+MISS_WINDOW_MARGIN_S = 0.5
 
 
 class Simulation:
@@ -72,15 +74,18 @@ class Simulation:
         alliance_id = alliance_node_id(s)
         national_c2 = [c for c in s.c2_nodes if c.kind == "national"]
         national_of = {c.nation: c.id for c in national_c2}
+        models = sensor_models(s)
         self.nodes: dict[str, Any] = {}
         self._nation_of: dict[str, str] = {}
         for c, rng in zip(s.c2_nodes, rng_c2):
             if c.kind != "national":
                 continue
             own = [b for b in batteries if b.reports_to == c.id]
+            revisit = [m.revisit_s for x, m in zip(s.sensors, models) if x.reports_to == c.id]
+            params = TrackerParams(miss_window_s=max(revisit, default=1.0) + MISS_WINDOW_MARGIN_S)
             self.nodes[c.id] = NationalNode(
                 c.id, c.nation, alliance_id, batteries=own, assets=self.assets, doctrine=doctrine,
-                tracker_params=TrackerParams(), report_period_s=s.settings.track_report_period_s,
+                tracker_params=params, report_period_s=s.settings.track_report_period_s,
                 approval_mean_s=c.approval_time_mean_s, approval_sd_s=c.approval_time_sd_s, rng=rng)
             self._nation_of[c.id] = c.nation or ""
         tasked = [b for b in batteries if b.authority != "national_only"]
@@ -95,7 +100,7 @@ class Simulation:
             status_to = tuple(dict.fromkeys((b.reports_to, alliance_id)))
             self.nodes[b.id] = BatteryNode(b, status_to)
             self._nation_of[b.id] = b.nation
-        self.sensor_models = sensor_models(s)
+        self.sensor_models = models
         self.sensor_nodes = []
         for x in s.sensors:
             node = SensorNode(x.id, x.nation, x.reports_to)
