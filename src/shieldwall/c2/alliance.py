@@ -33,7 +33,7 @@ class AllianceNode:
         if isinstance(msg, TrackReport):
             self.fusion.ingest(msg.nation, msg.ids, msg.x, msg.P, msg.t_update_s)
         elif isinstance(msg, EngagementStatus):
-            self.book.observe(msg)
+            self.planner.refund(self.book.observe(msg))
             if msg.status == "launched":  # share with every nation for de-confliction
                 return [Send(node, msg) for nation, node in self.national_nodes.items() if nation != msg.nation]
         return []
@@ -44,7 +44,7 @@ class AllianceNode:
         out += self.book.assess(t_s, tracks.ids, tracks.t_update_s)
         if not len(tracks.ids):
             return out
-        ev = evaluate(t_s, tracks.ids, tracks.x, tracks.P, tracks.t_update_s, self.planner.assets)
+        ev = evaluate(t_s, tracks.ids, tracks.x, tracks.P, tracks.t_s, self.planner.assets)
         out.append(Record("picture", {"ids": ev.track_ids, "x": ev.x, "P_pos_m": np.sqrt(
             np.trace(tracks.P[:, :3, :3], axis1=1, axis2=2))}))
         out += self._warn(ev)

@@ -40,9 +40,14 @@ class EngagementBook:
         self._own[order.order_id] = Engagement(order.order_id, order.battery, order.track, order.aim_ecef,
                                                order.intercept_s, order.shots, "ordered")
 
-    def observe(self, status: EngagementStatus) -> None:
-        """Fold a status message into the book (own orders by id; others' by position)."""
-        book = self._own if status.order_id in self._own else self._others
+    def observe(self, status: EngagementStatus) -> Engagement | None:
+        """Fold a status message into the book (own orders by id; others' by position).
+
+        Returns the own engagement an order failure (anything but ``launched``) cancels, so the planner
+        can take its shots back into its inventory; None otherwise.
+        """
+        own = status.order_id in self._own
+        book = self._own if own else self._others
         if status.status == "launched":
             entry = book.get(status.order_id)
             if entry is None:
@@ -50,8 +55,18 @@ class EngagementBook:
                                                    status.intercept_s, status.shots, "launched")
             else:
                 entry.state, entry.shots = "launched", status.shots
-        else:
-            book.pop(status.order_id, None)
+            return None
+        cancelled = book.pop(status.order_id, None)
+        return cancelled if own else None
+
+    def busy_channels(self, battery_ids: list[str], t_s: float) -> np.ndarray:
+        """Fire channels (B,) each battery has committed to own engagements not yet intercepted at ``t_s``."""
+        index = {b: i for i, b in enumerate(battery_ids)}
+        busy = np.zeros(len(battery_ids), int)
+        for e in self._own.values():
+            if e.intercept_s > t_s and e.battery in index:
+                busy[index[e.battery]] += 1
+        return busy
 
     def own_engagements(self) -> list[Engagement]:
         return list(self._own.values())
@@ -81,17 +96,19 @@ class EngagementBook:
         return records
 
     def engaged_mask(self, track_ids: np.ndarray, times_s: np.ndarray, r_ecef: np.ndarray) -> np.ndarray:
-        """Tracks (T,) that are engaged, killed, or aimed at by another node's engagement.
+        """Tracks (T,) that are engaged, killed, or aimed at by any open engagement.
 
-        ``times_s`` (K,) and ``r_ecef`` (T, K, 3) are the tracks' predicted trajectories; another
-        node's engagement covers a track whose predicted position at that engagement's intercept
-        time lies within :data:`SAME_THREAT_GATE_M` of its aim point.
+        ``times_s`` (K,) and ``r_ecef`` (T, K, 3) are the tracks' predicted trajectories. An engagement
+        covers its own track and any track whose predicted position at the engagement's intercept time
+        lies within :data:`SAME_THREAT_GATE_M` of its aim point: another node's engagement, or one of
+        ours on an object whose track has since been dropped and restarted under a new number.
         """
         own = {e.track for e in self._own.values()} | self.killed
         mask = np.fromiter((t in own for t in track_ids.tolist()), bool, len(track_ids))
-        if self._others and len(times_s):
-            aims = np.array([e.aim_ecef for e in self._others.values()])
-            when = np.array([e.intercept_s for e in self._others.values()])
+        open_ = [*self._own.values(), *self._others.values()]
+        if open_ and len(times_s):
+            aims = np.array([e.aim_ecef for e in open_])
+            when = np.array([e.intercept_s for e in open_])
             k = np.clip(np.searchsorted(times_s, when), 0, len(times_s) - 1)
             d = np.linalg.norm(r_ecef[:, k, :] - aims[None, :, :], axis=-1)  # (T, E)
             mask |= (d < SAME_THREAT_GATE_M).any(axis=1)

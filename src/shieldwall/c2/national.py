@@ -62,7 +62,9 @@ class NationalNode:
                     Record("approval_requested", {"battery": msg.battery, "order": msg.order_id,
                                                   "track": msg.track, "value": delay})]
         if isinstance(msg, EngagementStatus):
-            self._book.observe(msg)
+            cancelled = self._book.observe(msg)
+            if self._planner is not None:
+                self._planner.refund(cancelled)
             return []
         if isinstance(msg, ThreatWarning):
             return [Record("warning_received", {"track": msg.track, "detail": ",".join(msg.assets),
@@ -97,6 +99,6 @@ class NationalNode:
         tracks = self.tracker.confirmed()
         out: list[Output] = list(self._book.assess(t_s, tracks.ids, tracks.t_update_s))
         if len(tracks.ids):
-            ev = evaluate(t_s, tracks.ids, tracks.x, tracks.P, tracks.t_update_s, self._planner.assets)
+            ev = evaluate(t_s, tracks.ids, tracks.x, tracks.P, tracks.t_s, self._planner.assets)
             out += plan_cycle(self._planner, ev, self._book)
         return out

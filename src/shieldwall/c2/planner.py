@@ -13,7 +13,7 @@ import numpy as np
 from shieldwall import geo
 from shieldwall.assess.prediction import ImpactPrediction, predict_impact, predict_trajectories
 from shieldwall.assess.threat import endangered_assets
-from shieldwall.c2.deconfliction import EngagementBook
+from shieldwall.c2.deconfliction import Engagement, EngagementBook
 from shieldwall.c2.node import Output, Record, Send
 from shieldwall.c2.specs import AssetTable, BatterySpec, DoctrineSpec
 from shieldwall.comms.messages import EngagementOrder
@@ -42,11 +42,12 @@ class PlanningContext:
     doctrine: DoctrineSpec
     extra_delay_s: np.ndarray
     route_via: dict[str, str] = field(default_factory=dict)  # battery id → node that must see the order first
-    inventory: np.ndarray = field(init=False)
+    inventory: np.ndarray = field(init=False)  # rounds not yet promised to an order, per battery
     params: InterceptorParams = field(init=False)
     battery_ecef: np.ndarray = field(init=False)
     defends: np.ndarray = field(init=False)  # (B, A) may battery b defend asset a
     orders_issued: int = 0
+    _index: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
         b = self.batteries
@@ -61,8 +62,14 @@ class PlanningContext:
             reaction_time_s=np.array([x.reaction_time_s for x in b]) + self.extra_delay_s,
             pk=np.array([x.pk for x in b]),
         )
+        self._index = {x.id: i for i, x in enumerate(b)}
         nations = np.array(self.assets.nations)
         self.defends = np.array([[x.defends is None or n in x.defends for n in nations] for x in b], bool).reshape(len(b), -1)
+
+    def refund(self, cancelled: Engagement | None) -> None:
+        """Take back the rounds of an own order that was never fired (denied, expired, refused)."""
+        if cancelled is not None and cancelled.battery in self._index:
+            self.inventory[self._index[cancelled.battery]] += cancelled.shots
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +84,11 @@ class Evaluation:
     value_at_risk: np.ndarray  # (T,)
 
 
-def evaluate(t_s: float, ids: np.ndarray, x: np.ndarray, P: np.ndarray, t_update_s: np.ndarray,
+def evaluate(t_s: float, ids: np.ndarray, x: np.ndarray, P: np.ndarray, t_state_s: np.ndarray,
              assets: AssetTable) -> Evaluation:
-    """Coast tracks to ``t_s`` and predict impact points, threatened assets and value at risk."""
-    xc, Pc = predict(x, P, t_s - t_update_s, COAST_Q)
+    """Coast tracks (states valid at ``t_state_s``) to ``t_s``; predict impact points, threatened assets
+    and value at risk."""
+    xc, Pc = predict(x, P, t_s - t_state_s, COAST_Q)
     impact = predict_impact(xc, Pc, t_s)
     p_hit, var = endangered_assets(impact, assets.ecef, assets.radius_m, assets.value)
     return Evaluation(t_s, ids, xc, impact, p_hit, var)
@@ -111,16 +119,16 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook) -> li
     if not d.shoot_look_shoot:
         salvo = np.full_like(salvo, d.high_value_salvo_size)
     channels = np.array([b.fire_channels for b in ctx.batteries])
+    channels = np.maximum(channels - book.busy_channels([b.id for b in ctx.batteries], t_s), 0)
     out: list[Output] = []
     for b, t, n in greedy_assignment(ev.value_at_risk, pk, ctx.inventory, channels, salvo,
                                      one_battery_per_threat=not d.allow_duplicate_engagements):
         spec = ctx.batteries[b]
         intercept_s = float(win.earliest_s[b, t])
-        k = int(np.clip(np.searchsorted(times_s, intercept_s), 0, len(times_s) - 1))
         ctx.orders_issued += 1
         order = EngagementOrder(
             order_id=f"{ctx.node_id}-{ctx.orders_issued}", issued_s=t_s, issuer=ctx.node_id, battery=spec.id,
-            track=int(ev.track_ids[t]), track_state=ev.x[t], aim_ecef=r_ecef[t, k].copy(),
+            track=int(ev.track_ids[t]), track_state=ev.x[t], aim_ecef=_position_at(times_s, r_ecef[t], intercept_s),
             intercept_s=intercept_s, launch_s=float(win.launch_s[b, t]),
             latest_launch_s=float(win.launch_s[b, t]) + LAUNCH_SLACK_S, shots=int(n))
         ctx.inventory[b] -= n
@@ -133,3 +141,9 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook) -> li
                                     "pos_ecef": ev.x[t, :3]}))
         out.append(Send(ctx.route_via.get(spec.id, spec.id), order))
     return out
+
+
+def _position_at(times_s: np.ndarray, r_ecef: np.ndarray, t_s: float) -> np.ndarray:
+    """Position (3,) [m] on a predicted trajectory ``r_ecef`` (K, 3) sampled at ``times_s`` (K,), linear
+    between samples (within ~g dt^2 / 8 = 5 m of the ballistic arc for 2 s samples)."""
+    return np.array([np.interp(t_s, times_s, r_ecef[:, i]) for i in range(3)])

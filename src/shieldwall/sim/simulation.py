@@ -223,7 +223,7 @@ class Simulation:
             icpt = res.interceptor
             self.recorder.event_at(now, "intercept" if res.killed else "miss", res.position_ecef,
                                    battery=icpt.battery, nation=icpt.nation, interceptor=icpt.id,
-                                   threat=self._threat_name(res.threat), value=res.miss_m)
+                                   threat=self._threat_name(res.threat), value=res.miss_m, detail=res.note)
 
     def _threat_name(self, i: int) -> str:
         return self.threats.ids[i] if i >= 0 else ""

@@ -40,6 +40,7 @@ class InterceptOutcome:
     killed: bool
     miss_m: float
     position_ecef: np.ndarray
+    note: str = ""
 
 
 class Truth:
@@ -68,18 +69,25 @@ class Truth:
         return i, float(d[i])
 
     def resolve(self, salvo: list[Interceptor], t_s: float) -> list[InterceptOutcome]:
-        """Resolve interceptors arriving together: each homes on the nearest threat within its divert
-        basket and kills it with probability ``pk`` (independent draws; a dead threat cannot be killed twice)."""
+        """Resolve interceptors arriving together at ``t_s``.
+
+        Each homes on the threat nearest its aim point among those alive when the salvo arrives, if
+        within its divert basket, and kills it with probability ``pk`` (independent draws). An
+        interceptor whose threat an earlier one of the salvo already killed has nothing left to hit
+        (outcome note "target already destroyed").
+        """
+        targets = [self.nearest_threat(t_s, icpt.aim_ecef, icpt.divert_m) for icpt in salvo]
+        r = self.ephemeris.state(t_s)[0]
         out = []
-        for icpt in salvo:
-            i, miss = self.nearest_threat(t_s, icpt.aim_ecef, icpt.divert_m)
-            killed = False
-            if i >= 0:
-                draw = self._rng.random()
-                if draw < icpt.pk and self.alive[i]:
-                    killed = True
-                    self.alive[i] = False
-                    self.killed_s[i] = t_s
-            pos = self.ephemeris.state(t_s)[0][i] if i >= 0 else icpt.aim_ecef
-            out.append(InterceptOutcome(icpt, i, killed, miss, pos))
+        for icpt, (i, miss) in zip(salvo, targets):
+            killed, note = False, ""
+            if i < 0:
+                note = "no threat within the divert basket"
+            elif not self.alive[i]:
+                note = "target already destroyed"
+            elif self._rng.random() < icpt.pk:
+                killed = True
+                self.alive[i] = False
+                self.killed_s[i] = t_s
+            out.append(InterceptOutcome(icpt, i, killed, miss, r[i] if i >= 0 else icpt.aim_ecef, note))
         return out
