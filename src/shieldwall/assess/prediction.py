@@ -20,7 +20,7 @@ from shieldwall.world.dynamics import ballistic_accel_ecef, rk4_step
 #: deviations, matching the Gaussian's fourth moments; every covariance weight is positive.
 _UT_ALPHA, _UT_BETA, _UT_KAPPA = 1.0, 2.0, -3.0
 #: Newton refinements of a ground crossing after the secant guess (quadratic convergence: ~1e-9 m).
-_NEWTON_ITERATIONS = 2
+_NEWTON_ITERATIONS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,16 +69,24 @@ def _advance(r: np.ndarray, v: np.ndarray, alt: np.ndarray, alive: np.ndarray,
     return landed, dt_land
 
 
-def predict_trajectories(x_ecef: np.ndarray, t0_s: float, horizon_s: float,
-                         step_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def predict_trajectories(x_ecef: np.ndarray, t0_s: float, horizon_s: float, step_s: float, *,
+                         integration_step_s: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Predicted trajectories of threats with states ``x_ecef`` (T, 6) at ``t0_s`` on a common time grid.
 
     Returns ``times_s`` (K,) = t0 + k * step up to ``t0_s + horizon_s``, positions ``r_ecef`` (T, K, 3)
     and ``alive`` (T, K): False from the first sample at or after the threat's ground crossing (and
     throughout for a threat already at height <= 0). A landed threat's position is held at its
     crossing point. The grid stops at the first sample at which every threat has landed.
+
+    ``integration_step_s`` (a whole multiple of ``step_s``; default ``step_s``) is the RK4 step; the
+    samples inside each step are cubic Hermite interpolants of its end states (in vacuum a 10 s step
+    puts them within a millimetre of the 2 s integration at a fifth of the cost).
     """
     x = np.asarray(x_ecef, float).reshape(-1, 6)
+    m = 1 if integration_step_s is None else int(round(integration_step_s / step_s))
+    if m < 1 or abs(m * step_s - (integration_step_s or step_s)) > 1e-9 * step_s:
+        raise ValueError(f"integration_step_s={integration_step_s!r}: expected a whole multiple of step_s={step_s!r}")
+    h = m * step_s
     n_steps = int(np.floor(horizon_s / step_s + 1e-9))
     r, v = x[:, :3].copy(), x[:, 3:].copy()
     alt = altitude_m(r)
@@ -87,12 +95,37 @@ def predict_trajectories(x_ecef: np.ndarray, t0_s: float, horizon_s: float,
     alive_out = np.zeros((len(x), n_steps + 1), bool)
     r_out[:, 0], alive_out[:, 0] = r, alive
     k = 0
+    u = np.arange(1, m + 1) / m
     while k < n_steps and alive.any():
-        _advance(r, v, alt, alive, step_s)
-        k += 1
-        r_out[:, k], alive_out[:, k] = r, alive
+        idx = np.flatnonzero(alive)
+        r0, v0 = r[idx], v[idx]
+        landed, dt_land = _advance(r, v, alt, alive, h)
+        n = min(m, n_steps - k)
+        pos = _hermite_samples(r0, v0, r[idx], v[idx], h, u[:n])  # (len(idx), n, 3)
+        up = np.ones((len(idx), n), bool)
+        if landed.size:  # the step that comes down: its samples integrated directly, then held
+            rows = np.searchsorted(idx, landed)
+            dt = np.tile(u[:n] * h, len(rows))
+            flown = rk4_step(np.repeat(r0[rows], n, axis=0), np.repeat(v0[rows], n, axis=0), dt,
+                             ballistic_accel_ecef)[0].reshape(len(rows), n, 3)
+            up[rows] = u[None, :n] * h < dt_land[:, None]
+            pos[rows] = np.where(up[rows][..., None], flown, r[landed][:, None, :])
+        r_out[:, k + 1:k + 1 + n] = r_out[:, k:k + 1]   # landed earlier: held where they came down
+        r_out[idx, k + 1:k + 1 + n] = pos
+        alive_out[idx, k + 1:k + 1 + n] = up
+        k += n
+    gone = np.flatnonzero(~alive_out[:, : k + 1].any(axis=0))
+    k = int(gone[0]) if gone.size else k   # stop at the first sample with every threat down
     times_s = t0_s + step_s * np.arange(k + 1)
     return times_s, r_out[:, : k + 1], alive_out[:, : k + 1]
+
+
+def _hermite_samples(r0, v0, r1, v1, h, u):
+    """Cubic Hermite positions (N, len(u), 3) at fractions ``u`` of a step of ``h`` [s] from (r0, v0) to (r1, v1)."""
+    u = u[None, :, None]
+    u2, u3 = u * u, u * u * u
+    return ((2 * u3 - 3 * u2 + 1) * r0[:, None] + (u3 - 2 * u2 + u) * h * v0[:, None]
+            + (3 * u2 - 2 * u3) * r1[:, None] + (u3 - u2) * h * v1[:, None])
 
 
 def _fly_to_ground(x: np.ndarray, step_s: float, max_flight_s: float) -> tuple[np.ndarray, np.ndarray]:

@@ -21,8 +21,10 @@ from shieldwall.engage.assignment import greedy_assignment
 from shieldwall.engage.windows import InterceptorParams, engagement_windows
 from shieldwall.tracking.ekf import predict
 
-#: Trajectory prediction grid step [s] used for windows and de-confliction.
+#: Trajectory prediction grid step [s] used for windows and de-confliction, and the RK4 step [s] of
+#: predictions (drag-free flight: 10 s steps are within millimetres of 2 s ones, 20 s within a metre).
 PREDICTION_STEP_S = 2.0
+INTEGRATION_STEP_S = 20.0
 #: Process noise used when coasting received tracks to the decision time [m/s^2/sqrt(s)].
 COAST_Q = 1.0
 #: A launch later than planned by more than this [s] would miss the planned intercept point.
@@ -89,7 +91,7 @@ def evaluate(t_s: float, ids: np.ndarray, x: np.ndarray, P: np.ndarray, t_state_
     """Coast tracks (states valid at ``t_state_s``) to ``t_s``; predict impact points, threatened assets
     and value at risk."""
     xc, Pc = predict(x, P, t_s - t_state_s, COAST_Q)
-    impact = predict_impact(xc, Pc, t_s)
+    impact = predict_impact(xc, Pc, t_s, step_s=INTEGRATION_STEP_S)
     p_hit, var = endangered_assets(impact, assets.ecef, assets.radius_m, assets.value)
     return Evaluation(t_s, ids, xc, impact, p_hit, var)
 
@@ -100,7 +102,8 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook) -> li
     if not len(ev.track_ids) or not len(ctx.batteries):
         return []
     horizon_s = float(np.nanmax(ev.impact.t_impact_s) - t_s) + PREDICTION_STEP_S
-    times_s, r_ecef, alive = predict_trajectories(ev.x, t_s, max(horizon_s, PREDICTION_STEP_S), PREDICTION_STEP_S)
+    times_s, r_ecef, alive = predict_trajectories(ev.x, t_s, max(horizon_s, PREDICTION_STEP_S), PREDICTION_STEP_S,
+                                                  integration_step_s=INTEGRATION_STEP_S)
     engaged = book.engaged_mask(ev.track_ids, times_s, r_ecef)
     threatening = ev.p_hit >= THREAT_P_MIN  # (T, A)
     candidates = (ev.value_at_risk > 0) & ~engaged & threatening.any(axis=1)

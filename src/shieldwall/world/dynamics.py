@@ -27,22 +27,29 @@ def gravity_ecef(r: np.ndarray, j2: bool = True) -> np.ndarray:
     """Gravitational acceleration [m/s^2] (two-body plus J2) at ECEF positions ``r`` (..., 3)."""
     x, y, z = r[..., 0], r[..., 1], r[..., 2]
     r2 = x * x + y * y + z * z
-    rn = np.sqrt(r2)
-    k = -MU_M3S2 / (r2 * rn)
-    g = r * k[..., None]
+    k = -MU_M3S2 / (r2 * np.sqrt(r2))
+    g = np.empty_like(r, dtype=float)
     if j2:
-        f = 1.5 * J2 * MU_M3S2 * A_M**2 / (r2 * r2 * rn)
+        f = (-1.5 * J2 * A_M**2) * k / r2
         zr2 = 5.0 * z * z / r2
-        g = g + np.stack([f * x * (zr2 - 1.0), f * y * (zr2 - 1.0), f * z * (zr2 - 3.0)], axis=-1)
+        k_xy, k_z = k + f * (zr2 - 1.0), k + f * (zr2 - 3.0)
+    else:
+        k_xy = k_z = k
+    g[..., 0], g[..., 1], g[..., 2] = k_xy * x, k_xy * y, k_z * z
     return g
 
 
 def frame_accel_ecef(r: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Coriolis plus centrifugal acceleration [m/s^2] of the rotating ECEF frame."""
+    a = np.zeros(np.broadcast_shapes(r.shape, v.shape))
+    _add_frame_accel(a, r, v)
+    return a
+
+
+def _add_frame_accel(a: np.ndarray, r: np.ndarray, v: np.ndarray) -> None:
     w = OMEGA_RADS
-    ax = 2.0 * w * v[..., 1] + w * w * r[..., 0]
-    ay = -2.0 * w * v[..., 0] + w * w * r[..., 1]
-    return np.stack([ax, ay, np.zeros_like(ax)], axis=-1)
+    a[..., 0] += 2.0 * w * v[..., 1] + w * w * r[..., 0]
+    a[..., 1] += -2.0 * w * v[..., 0] + w * w * r[..., 1]
 
 
 def drag_accel_ecef(r: np.ndarray, v: np.ndarray, beta_kgm2: np.ndarray) -> np.ndarray:
@@ -58,9 +65,9 @@ def ballistic_accel_ecef(r: np.ndarray, v: np.ndarray, beta_kgm2: np.ndarray | N
     """Total unpowered acceleration [m/s^2] in ECEF: gravity (+J2), frame terms, drag if ``beta_kgm2``."""
     a = gravity_ecef(r, j2=j2)
     if rotating:
-        a = a + frame_accel_ecef(r, v)
+        _add_frame_accel(a, r, v)
     if beta_kgm2 is not None:
-        a = a + drag_accel_ecef(r, v, beta_kgm2)
+        a += drag_accel_ecef(r, v, beta_kgm2)
     return a
 
 
