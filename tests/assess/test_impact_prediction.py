@@ -162,15 +162,15 @@ def test_impact_is_vectorised_over_threats():
 
 
 def test_long_integration_steps_match_short_ones():
-    """20 s RK4 steps with Hermite samples in between reproduce the 2 s integration (drag-free flight)."""
+    """40 s RK4 steps with Hermite samples in between reproduce the 2 s integration (drag-free flight)."""
     t_fine, r_fine, alive_fine = predict_trajectories(STATES, 0.0, 900.0, 2.0)
-    t_long, r_long, alive_long = predict_trajectories(STATES, 0.0, 900.0, 2.0, integration_step_s=20.0)
+    t_long, r_long, alive_long = predict_trajectories(STATES, 0.0, 900.0, 2.0, integration_step_s=40.0)
     np.testing.assert_array_equal(t_fine, t_long)
     np.testing.assert_array_equal(alive_fine, alive_long)
-    assert np.linalg.norm(r_fine - r_long, axis=-1).max() < 0.05
-    coarse = predict_impact(STATES, np.zeros((len(STATES), 6, 6)), 0.0, step_s=20.0)
+    assert np.linalg.norm(r_fine - r_long, axis=-1).max() < 1.0
+    coarse = predict_impact(STATES, np.zeros((len(STATES), 6, 6)), 0.0, step_s=40.0)
     fine = predict_impact(STATES, np.zeros((len(STATES), 6, 6)), 0.0, step_s=2.0)
-    np.testing.assert_allclose(coarse.impact_ecef, fine.impact_ecef, atol=0.05)
-    np.testing.assert_allclose(coarse.t_impact_s, fine.t_impact_s, atol=1e-4)
+    np.testing.assert_allclose(coarse.impact_ecef, fine.impact_ecef, atol=1.0)
+    np.testing.assert_allclose(coarse.t_impact_s, fine.t_impact_s, atol=1e-3)
     with pytest.raises(ValueError, match="whole multiple"):
         predict_trajectories(STATES, 0.0, 100.0, 2.0, integration_step_s=5.0)

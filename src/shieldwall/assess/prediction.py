@@ -4,7 +4,7 @@ States are ECEF position [m] and velocity [m/s] stacked as (..., 6). Prediction 
 flight (two-body gravity with J2 in the rotating frame, :func:`~shieldwall.world.dynamics.ballistic_accel_ecef`)
 integrated by :func:`~shieldwall.world.dynamics.rk4_step`, all threats (and all sigma points) in one batch.
 The ground is the WGS-84 ellipsoid (height 0); a ground crossing is located inside its integration
-step by a secant guess refined with Newton steps on the height, each a partial RK4 step.
+step by a secant guess refined with Newton steps on the height along the step's cubic Hermite arc.
 """
 
 from __future__ import annotations
@@ -38,16 +38,30 @@ class ImpactPrediction:
     cov_en_m2: np.ndarray  # (T, 2, 2)
 
 
-def _ground_crossing(r0: np.ndarray, v0: np.ndarray, alt0: np.ndarray, alt1: np.ndarray,
-                     step_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """Time into the step [s] and ECEF point where states (N, 3) above ground reach height 0 in it."""
-    dt = step_s * alt0 / (alt0 - alt1)
+def _ground_crossing(r0: np.ndarray, v0: np.ndarray, r1: np.ndarray, v1: np.ndarray, alt0: np.ndarray,
+                     alt1: np.ndarray, step_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Time into the step [s] and ECEF point where states (N, 3) above ground reach height 0 in it.
+
+    Newton steps on the height along the step's cubic Hermite arc (its error is O(step^4 * jerk rate):
+    under a millimetre for 20 s steps), from the secant guess.
+    """
+    u = alt0 / (alt0 - alt1)
     for _ in range(_NEWTON_ITERATIONS):
-        r, v = rk4_step(r0, v0, dt, ballistic_accel_ecef)
+        r, v = _hermite_state(r0, v0, r1, v1, step_s, u)
         lat, lon, alt = ecef_to_geodetic(r)
-        climb_ms = np.sum(enu_basis(lat, lon)[..., 2, :] * v, axis=-1)
-        dt = np.clip(dt - alt / np.minimum(climb_ms, -1e-3), 0.0, step_s)
-    return dt, rk4_step(r0, v0, dt, ballistic_accel_ecef)[0]
+        normal = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=-1)
+        climb_ms = np.sum(normal * v, axis=-1)
+        u = np.clip(u - alt / (step_s * np.minimum(climb_ms, -1e-3)), 0.0, 1.0)
+    return u * step_s, _hermite_state(r0, v0, r1, v1, step_s, u)[0]
+
+
+def _hermite_state(r0, v0, r1, v1, h, u):
+    """Cubic Hermite position and velocity (N, 3) at fractions ``u`` (N,) of a step of ``h`` [s]."""
+    u = u[:, None]
+    u2, u3 = u * u, u * u * u
+    pos = (2 * u3 - 3 * u2 + 1) * r0 + (u3 - 2 * u2 + u) * h * v0 + (3 * u2 - 2 * u3) * r1 + (u3 - u2) * h * v1
+    vel = (6 * u2 - 6 * u) * (r0 - r1) / h + (3 * u2 - 4 * u + 1) * v0 + (3 * u2 - 2 * u) * v1
+    return pos, vel
 
 
 def _advance(r: np.ndarray, v: np.ndarray, alt: np.ndarray, alive: np.ndarray,
@@ -63,7 +77,8 @@ def _advance(r: np.ndarray, v: np.ndarray, alt: np.ndarray, alive: np.ndarray,
     landed = idx[down]
     dt_land = np.empty(0)
     if landed.size:
-        dt_land, r1[down] = _ground_crossing(r[landed], v[landed], alt[landed], alt1[down], step_s)
+        dt_land, r1[down] = _ground_crossing(r[landed], v[landed], r1[down], v1[down], alt[landed], alt1[down],
+                                             step_s)
     r[idx], v[idx], alt[idx] = r1, v1, alt1
     alive[landed] = False
     return landed, dt_land
@@ -101,7 +116,8 @@ def predict_trajectories(x_ecef: np.ndarray, t0_s: float, horizon_s: float, step
         r0, v0 = r[idx], v[idx]
         landed, dt_land = _advance(r, v, alt, alive, h)
         n = min(m, n_steps - k)
-        pos = _hermite_samples(r0, v0, r[idx], v[idx], h, u[:n])  # (len(idx), n, 3)
+        rep = [np.repeat(a, n, axis=0) for a in (r0, v0, r[idx], v[idx])]
+        pos = _hermite_state(*rep, h, np.tile(u[:n], len(idx)))[0].reshape(len(idx), n, 3)
         up = np.ones((len(idx), n), bool)
         if landed.size:  # the step that comes down: its samples integrated directly, then held
             rows = np.searchsorted(idx, landed)
@@ -118,14 +134,6 @@ def predict_trajectories(x_ecef: np.ndarray, t0_s: float, horizon_s: float, step
     k = int(gone[0]) if gone.size else k   # stop at the first sample with every threat down
     times_s = t0_s + step_s * np.arange(k + 1)
     return times_s, r_out[:, : k + 1], alive_out[:, : k + 1]
-
-
-def _hermite_samples(r0, v0, r1, v1, h, u):
-    """Cubic Hermite positions (N, len(u), 3) at fractions ``u`` of a step of ``h`` [s] from (r0, v0) to (r1, v1)."""
-    u = u[None, :, None]
-    u2, u3 = u * u, u * u * u
-    return ((2 * u3 - 3 * u2 + 1) * r0[:, None] + (u3 - 2 * u2 + u) * h * v0[:, None]
-            + (3 * u2 - 2 * u3) * r1[:, None] + (u3 - u2) * h * v1[:, None])
 
 
 def _fly_to_ground(x: np.ndarray, step_s: float, max_flight_s: float) -> tuple[np.ndarray, np.ndarray]:
