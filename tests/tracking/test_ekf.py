@@ -158,3 +158,15 @@ def test_filter_consistency_nees_and_nis():
     # Per step, about 95 % of the averages fall inside (steps are correlated: allow slack).
     assert np.mean((nees > lo6) & (nees < hi6)) > 0.8
     assert np.mean((nis > lo3) & (nis < hi3)) > 0.8
+
+
+def test_jacobian_with_j2_matches_central_differences_of_the_model():
+    # Reference: central differences of the acceleration the filter propagates (J2 on).
+    x = suborbital_state([10.0, 45.0, -60.0, 80.0], [0.0, 100.0, -30.0, 10.0], alt_m=[150e3, 600e3, 30e3, 1e6])
+    A = ekf.dynamics_jacobian(x, j2=True)
+    for i in range(6):
+        d = np.zeros(6)
+        d[i] = 1.0 if i < 3 else 0.1
+        plus, minus = x + d, x - d
+        col = (ballistic_accel_ecef(plus[:, :3], plus[:, 3:]) - ballistic_accel_ecef(minus[:, :3], minus[:, 3:])) / (2 * d[i])
+        np.testing.assert_allclose(A[:, 3:, i], col, rtol=0, atol=1e-12)

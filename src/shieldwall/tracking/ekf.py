@@ -14,39 +14,42 @@ from functools import partial
 
 import numpy as np
 
+from shieldwall.geo import A_M, J2, MU_M3S2, OMEGA_RADS
 from shieldwall.world.dynamics import ballistic_accel_ecef, rk4_step
 
 #: Longest RK4 sub-step [s] of a prediction; longer intervals are split into equal sub-steps.
 MAX_STEP_S = 10.0
 
-# Finite-difference steps for the dynamics Jacobian: the gravity gradient changes over ~1,000 km,
-# so a 1 m step has truncation error ~1e-12 relative; frame terms are linear in v, exact at any step.
-_DR_M = 1.0
-_DV_MS = 1.0
-
 
 def dynamics_jacobian(x: np.ndarray, j2: bool = True) -> np.ndarray:
     """Jacobian A (K, 6, 6) of ``d[r, v]/dt`` at states ``x`` (K, 6) for the drag-free ballistic model.
 
-    Upper blocks are ``[0, I]``; the lower blocks are the gradients of
-    :func:`~shieldwall.world.dynamics.ballistic_accel_ecef` with respect to position (gravity
-    gradient, J2 when ``j2``, centrifugal term) and velocity (Coriolis term), by central differences
-    of that same function, so the filter linearises exactly the model it propagates.
+    Upper blocks are ``[0, I]``; the lower blocks are the analytic gradients of
+    :func:`~shieldwall.world.dynamics.ballistic_accel_ecef` with respect to position (two-body gravity
+    gradient ``-mu/r^3 (I - 3 u u^T)``, the J2 term's gradient when ``j2``, centrifugal
+    ``diag(w^2, w^2, 0)``) and velocity (Coriolis ``-2 [w]x``), with ``u`` the unit position vector.
     """
     x = np.asarray(x, float)
     k = x.shape[0]
-    r = np.broadcast_to(x[:, None, :3], (k, 3, 3))
-    v = np.broadcast_to(x[:, None, 3:], (k, 3, 3))
-    dr = _DR_M * np.eye(3)
-    dv = _DV_MS * np.eye(3)
-    accel = partial(ballistic_accel_ecef, j2=j2)
-    # Row j of each difference is the derivative along axis j: transpose to put it in column j.
-    da_dr = (accel(r + dr, v) - accel(r - dr, v)) / (2.0 * _DR_M)
-    da_dv = (accel(r, v + dv) - accel(r, v - dv)) / (2.0 * _DV_MS)
+    r = x[:, :3]
+    rn = np.linalg.norm(r, axis=-1)
+    u = r / rn[:, None]
+    uu = u[:, :, None] * u[:, None, :]
+    eye3 = np.eye(3)
+    grad = (-MU_M3S2 / rn**3)[:, None, None] * (eye3 - 3.0 * uu)
+    if j2:
+        # a_i = c r^-5 x_i (5 s - b_i), s = u_z^2, b = (1, 1, 3), c = 1.5 J2 mu a^2, differentiated.
+        s = u[:, 2] ** 2
+        b = np.array([1.0, 1.0, 3.0])
+        e = 5.0 * s[:, None] - b                                   # (K, 3): 5 s - b_i
+        term = eye3 * e[:, :, None] - uu * (5.0 * e + 10.0 * s[:, None])[:, :, None]
+        term[:, :, 2] += 10.0 * u * u[:, 2:3]
+        grad = grad + (1.5 * J2 * MU_M3S2 * A_M**2 / rn**5)[:, None, None] * term
+    w = OMEGA_RADS
     A = np.zeros((k, 6, 6))
-    A[:, :3, 3:] = np.eye(3)
-    A[:, 3:, :3] = np.swapaxes(da_dr, -1, -2)
-    A[:, 3:, 3:] = np.swapaxes(da_dv, -1, -2)
+    A[:, :3, 3:] = eye3
+    A[:, 3:, :3] = grad + np.diag([w * w, w * w, 0.0])
+    A[:, 3, 4], A[:, 4, 3] = 2.0 * w, -2.0 * w
     return A
 
 
