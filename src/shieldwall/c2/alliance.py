@@ -8,7 +8,7 @@ import numpy as np
 
 from shieldwall.c2.deconfliction import EngagementBook
 from shieldwall.c2.node import Output, Record, Send, Timer
-from shieldwall.c2.planner import Evaluation, PlanningContext, evaluate, plan_cycle
+from shieldwall.c2.planner import Evaluation, ImpactMemo, PlanningContext, evaluate, plan_cycle
 from shieldwall.comms.messages import EngagementStatus, ThreatWarning, TrackReport
 from shieldwall.tracking.fusion import FusionCentre
 
@@ -25,6 +25,7 @@ class AllianceNode:
         self.decision_period_s = decision_period_s
         self.book = EngagementBook(planner.doctrine.kill_assessment_delay_s)
         self._warned: set[int] = set()
+        self._memo = ImpactMemo()
 
     def start(self, t_s: float) -> list[Output]:
         return [Timer(t_s + self.decision_period_s, "decide")]
@@ -44,7 +45,8 @@ class AllianceNode:
         out += self.book.assess(t_s, tracks.ids, tracks.t_update_s)
         if not len(tracks.ids):
             return out
-        ev = evaluate(t_s, tracks.ids, tracks.x, tracks.P, tracks.t_s, self.planner.assets)
+        keys = [(int(i), float(t), c.tobytes()) for i, t, c in zip(tracks.ids, tracks.t_update_s, tracks.contributors)]
+        ev = evaluate(t_s, tracks.ids, tracks.x, tracks.P, tracks.t_s, self.planner.assets, self._memo, keys)
         out.append(Record("picture", {"ids": ev.track_ids, "x": ev.x, "P_pos_m": np.sqrt(
             np.trace(tracks.P[:, :3, :3], axis1=1, axis2=2))}))
         out += self._warn(ev)

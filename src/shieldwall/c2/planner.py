@@ -87,12 +87,42 @@ class Evaluation:
     value_at_risk: np.ndarray  # (T,)
 
 
+class ImpactMemo:
+    """A node's impact predictions of its tracks, reused while a track has had no new information.
+
+    A ballistic prediction does not change when a track is only coasted, so each track's impact
+    prediction is kept under a key that changes whenever the track takes new information (its id and
+    last update time; for a fused track also its contributors) and recomputed only then. The coasting
+    process noise added since (``COAST_Q`` over the seconds between decision cycles) is neglected.
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple, tuple] = {}
+
+    def predict(self, keys: list[tuple], x: np.ndarray, P: np.ndarray, t_s: float) -> ImpactPrediction:
+        """Impact prediction of tracks with ``keys`` and states ``x``, ``P`` at ``t_s``; forgets other keys."""
+        new = [i for i, k in enumerate(keys) if k not in self._rows]
+        if new:
+            fresh = predict_impact(x[new], P[new], t_s, step_s=INTEGRATION_STEP_S)
+            for j, i in enumerate(new):
+                self._rows[keys[i]] = (fresh.t_impact_s[j], fresh.impact_ecef[j], fresh.impact_lat_rad[j],
+                                       fresh.impact_lon_rad[j], fresh.cov_en_m2[j])
+        self._rows = {k: self._rows[k] for k in keys}
+        rows = [self._rows[k] for k in keys]
+        return ImpactPrediction(np.array([r[0] for r in rows]), np.array([r[1] for r in rows]).reshape(-1, 3),
+                                np.array([r[2] for r in rows]), np.array([r[3] for r in rows]),
+                                np.array([r[4] for r in rows]).reshape(-1, 2, 2))
+
+
 def evaluate(t_s: float, ids: np.ndarray, x: np.ndarray, P: np.ndarray, t_state_s: np.ndarray,
-             assets: AssetTable) -> Evaluation:
+             assets: AssetTable, memo: ImpactMemo | None = None, keys: list[tuple] | None = None) -> Evaluation:
     """Coast tracks (states valid at ``t_state_s``) to ``t_s``; predict impact points, threatened assets
-    and value at risk."""
+    and value at risk. With a ``memo``, tracks whose ``keys`` it holds reuse their earlier prediction."""
     xc, Pc = predict(x, P, t_s - t_state_s, COAST_Q)
-    impact = predict_impact(xc, Pc, t_s, step_s=INTEGRATION_STEP_S)
+    if memo is None:
+        impact = predict_impact(xc, Pc, t_s, step_s=INTEGRATION_STEP_S)
+    else:
+        impact = memo.predict(keys if keys is not None else [(int(i),) for i in ids], xc, Pc, t_s)
     p_hit, var = endangered_assets(impact, assets.ecef, assets.radius_m, assets.value)
     return Evaluation(t_s, ids, xc, impact, p_hit, var)
 

@@ -8,7 +8,7 @@ default: unit-free, the original choice) or the trace of the fused covariance.
 
 :class:`FusionCentre` keeps the alliance's system tracks: each national track (nation, local id) is
 bound to one system track when first reported, by gated GNN on the Mahalanobis distance of the state
-difference; a system track's state is the covariance intersection of the latest state of each of its
+difference to the system track's contributing tracks; a system track's state is the covariance intersection of the latest state of each of its
 contributing national tracks predicted to the requested time.
 """
 
@@ -235,16 +235,25 @@ class FusionCentre:
         return out
 
     def _bind(self, n_idx: int, t_s: np.ndarray, x: np.ndarray, P: np.ndarray) -> np.ndarray:
-        """System ids for new national tracks: gated GNN to system tracks this nation does not feed yet."""
+        """System ids for new national tracks: gated GNN to system tracks this nation does not feed yet.
+
+        The distance of a new track to a system track is its smallest Mahalanobis distance to any of
+        that system track's contributing national tracks (all predicted to the newest report time):
+        the same gate as against the fused state, without fusing every system track on each report.
+        """
         t_ref = float(t_s.max())
         x_new, P_new = ekf.predict(x, P, t_ref - t_s, self.params.q_accel)
-        ids, x_sys, P_sys, _, members = self._fuse(t_ref)
         out = np.empty(len(x), np.int64)
         unbound = np.arange(len(x))
-        if len(ids):
-            diff = x_new[:, None, :] - x_sys[None, :, :]
-            cost = ekf.mahalanobis2(diff, P_new[:, None] + P_sys[None, :])
-            cost[:, members[:, n_idx]] = np.inf    # a nation's distinct tracks are distinct objects
+        others = np.flatnonzero(self._nation != n_idx)
+        ids = np.unique(self._sys[others])
+        ids = ids[~np.isin(ids, self._sys[self._nation == n_idx])]  # a nation's distinct tracks are distinct objects
+        rows = others[np.isin(self._sys[others], ids)]
+        if len(rows):
+            x_old, P_old = ekf.predict(self._x[rows], self._P[rows], t_ref - self._t_s[rows], self.params.q_accel)
+            d2 = ekf.mahalanobis2(x_new[:, None, :] - x_old[None, :, :], P_new[:, None] + P_old[None, :])
+            cost = np.full((len(x), len(ids)), np.inf)
+            np.minimum.at(cost.T, np.searchsorted(ids, self._sys[rows]), d2.T)
             result = gnn_assign(cost, gate_threshold(self.params.gate_prob, 6))
             out[result.pairs[:, 0]] = ids[result.pairs[:, 1]]
             unbound = result.unassigned_tracks
