@@ -1,0 +1,138 @@
+"""The pure C2 nodes driven by hand: battery firing rules, national approval delays, the engagement
+book (de-confliction gate against brute-force distances, refunds, busy channels) and node purity."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shieldwall.c2.battery import BatteryNode
+from shieldwall.c2.deconfliction import SAME_THREAT_GATE_M, EngagementBook
+from shieldwall.c2.national import NationalNode
+from shieldwall.c2.node import WORLD, Record, Send, Timer
+from shieldwall.c2.specs import AssetTable, BatterySpec, DoctrineSpec
+from shieldwall.comms.messages import EngagementOrder, EngagementStatus, LaunchCommand
+from shieldwall.tracking.tracker import TrackerParams
+
+DOCTRINE = DoctrineSpec(salvo_size=1, high_value_salvo_size=2, high_value_threshold=50.0, shoot_look_shoot=True,
+                        kill_assessment_delay_s=8.0, allow_duplicate_engagements=False, decision_period_s=2.0)
+
+
+def _spec(inventory=4, channels=1, authority="delegated"):
+    return BatterySpec(id="b1", nation="n1", reports_to="n1-c2", authority=authority, tier="lower",
+                       ecef=np.array([6.4e6, 0.0, 0.0]), burnout_speed_ms=1500.0, burn_time_s=10.0,
+                       min_alt_m=5e3, max_alt_m=30e3, max_range_m=60e3, reaction_time_s=8.0, pk=0.8,
+                       divert_m=2e3, fire_channels=channels, inventory=inventory, defends=None)
+
+
+def _order(i=1, launch_s=100.0, intercept_s=140.0, shots=2, aim=(6.45e6, 0.0, 0.0)):
+    return EngagementOrder(order_id=f"o{i}", issued_s=90.0, issuer="alliance", battery="b1", track=i,
+                           track_state=np.zeros(6), aim_ecef=np.array(aim), intercept_s=intercept_s,
+                           launch_s=launch_s, latest_launch_s=launch_s + 1.0, shots=shots)
+
+
+def _statuses(out):
+    return [o.msg.status for o in out if isinstance(o, Send) and isinstance(o.msg, EngagementStatus)]
+
+
+def test_battery_fires_at_the_planned_time_and_reports():
+    node = BatteryNode(_spec(), ("n1-c2", "alliance"))
+    out = node.on_message(95.0, _order())
+    assert out == [Timer(100.0, "o1")]
+    out = node.on_timer(100.0, "o1")
+    launches = [o.msg for o in out if isinstance(o, Send) and o.dest == WORLD]
+    assert len(launches) == 1 and isinstance(launches[0], LaunchCommand) and launches[0].shots == 2
+    assert sorted(o.dest for o in out if isinstance(o, Send) and o.dest != WORLD) == ["alliance", "n1-c2"]
+    assert _statuses(out) == ["launched", "launched"]
+    assert node.inventory == 2
+
+
+def test_battery_late_order_expires_and_stock_and_channels_limit():
+    node = BatteryNode(_spec(inventory=3, channels=1), ("alliance",))
+    node.on_message(200.0, _order(1, launch_s=100.0))          # arrives after its window closed
+    assert _statuses(node.on_timer(200.0, "o1")) == ["expired"]
+    node.on_message(95.0, _order(2, launch_s=100.0, intercept_s=140.0, shots=2))
+    node.on_timer(100.0, "o2")
+    node.on_message(101.0, _order(3, launch_s=110.0, intercept_s=150.0, shots=2))
+    assert _statuses(node.on_timer(110.0, "o3")) == ["no_channel"]  # its one channel is busy until 140 s
+    node.on_message(141.0, _order(4, launch_s=145.0, intercept_s=180.0, shots=2))
+    out = node.on_timer(145.0, "o4")
+    assert [o.msg.shots for o in out if isinstance(o, Send) and o.dest == WORLD] == [1]  # one round left
+    node.on_message(181.0, _order(5, launch_s=185.0, intercept_s=220.0))
+    assert _statuses(node.on_timer(185.0, "o5")) == ["no_inventory"]
+
+
+def test_national_approval_delay_is_lognormal_with_the_scenario_moments():
+    assets = AssetTable(("a",), ("n1",), np.zeros((1, 3)), np.ones(1), np.ones(1))
+    node = NationalNode("n1-c2", "n1", "alliance", batteries=[], assets=assets, doctrine=DOCTRINE,
+                        tracker_params=TrackerParams(), report_period_s=2.0, approval_mean_s=30.0,
+                        approval_sd_s=10.0, rng=np.random.default_rng(3))
+    draws = np.array([node.approval_delay_s() for _ in range(20000)])
+    assert abs(draws.mean() - 30.0) < 4 * 10.0 / np.sqrt(len(draws))
+    assert abs(draws.std() - 10.0) < 0.3
+    assert (draws > 0).all()
+
+
+def test_national_node_approves_in_time_or_lets_expire():
+    assets = AssetTable(("a",), ("n1",), np.zeros((1, 3)), np.ones(1), np.ones(1))
+    node = NationalNode("n1-c2", "n1", "alliance", batteries=[], assets=assets, doctrine=DOCTRINE,
+                        tracker_params=TrackerParams(), report_period_s=2.0, approval_mean_s=5.0,
+                        approval_sd_s=0.0, rng=np.random.default_rng(0))
+    out = node.on_message(90.0, _order(1, launch_s=100.0))
+    timer = next(o for o in out if isinstance(o, Timer))
+    assert timer.t_s == pytest.approx(95.0)
+    out = node.on_timer(timer.t_s, timer.key)
+    assert [o.kind for o in out if isinstance(o, Record)] == ["approved"]
+    assert [o.dest for o in out if isinstance(o, Send)] == ["b1"]
+    out = node.on_message(99.0, _order(2, launch_s=100.0))
+    timer = next(o for o in out if isinstance(o, Timer))
+    out = node.on_timer(timer.t_s, timer.key)   # 104 s > latest launch 101 s
+    assert [o.kind for o in out if isinstance(o, Record)] == ["expired"]
+    assert _statuses(out) == ["expired"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000))
+def test_engaged_mask_matches_brute_force_distances(seed):
+    rng = np.random.default_rng(seed)
+    book = EngagementBook(8.0)
+    times = np.arange(0.0, 100.0, 2.0)
+    tracks = rng.normal(size=(5, 1, 3)) * 50e3 + rng.normal(size=(5, 1, 3)) * 1e3 * times[None, :, None]
+    engagements = []
+    for i in range(3):
+        when = float(rng.choice(times))
+        aim = tracks[rng.integers(5), int(when / 2.0)] + rng.normal(size=3) * 20e3
+        book.observe(EngagementStatus(f"x{i}", 0.0, "other", "n2", -1, "launched", aim, when, 1))
+        engagements.append((when, aim))
+    mask = book.engaged_mask(np.arange(5), times, tracks)
+    expected = [any(np.linalg.norm(tracks[t, int(w / 2.0)] - a) < SAME_THREAT_GATE_M for w, a in engagements)
+                for t in range(5)]
+    assert mask.tolist() == expected
+
+
+def test_book_refunds_failed_orders_and_counts_busy_channels():
+    book = EngagementBook(8.0)
+    book.add_order(_order(1, intercept_s=140.0, shots=2))
+    book.add_order(_order(2, intercept_s=160.0, shots=1))
+    assert book.busy_channels(["b1", "b2"], 100.0).tolist() == [2, 0]
+    assert book.busy_channels(["b1"], 150.0).tolist() == [1]
+    failed = book.observe(EngagementStatus("o2", 101.0, "b1", "n1", 2, "expired", np.zeros(3), 160.0, 0))
+    assert failed is not None and failed.shots == 1
+    assert book.observe(EngagementStatus("o1", 101.0, "b1", "n1", 1, "launched", np.zeros(3), 140.0, 2)) is None
+    assert book.busy_channels(["b1"], 100.0).tolist() == [1]
+
+
+def test_node_logic_is_pure():
+    """No node module touches the wall clock, sockets, threads or global randomness."""
+    forbidden = {"time", "socket", "asyncio", "threading", "random", "datetime", "os", "subprocess"}
+    for path in (Path(__file__).resolve().parents[2] / "src" / "shieldwall" / "c2").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not {n.split(".")[0] for n in names} & forbidden, (path.name, names)
