@@ -74,7 +74,10 @@ def run(scenario: Scenario | str | Path, seed: int | None = None,
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    seed = scenario.settings.seed if seed is None else int(seed)
+    seed = scenario.settings.seed if seed is None else seed
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed={seed!r}: expected a non-negative integer")
+    seed = int(seed)
     sim = Simulation(scenario, seed)
     sim.run(progress)
     events = sim.recorder.events_frame()

@@ -60,7 +60,7 @@ def validate(file: Path = typer.Argument(..., help="Scenario YAML file.", show_d
 @app.command()
 def run(
     file: Path = typer.Argument(..., help="Scenario YAML file.", show_default=False),
-    seed: int | None = typer.Option(None, help="Random seed (default: the scenario's settings.seed)."),
+    seed: int | None = typer.Option(None, min=0, help="Random seed, a non-negative integer (default: the scenario's settings.seed)."),
     out_dir: Path | None = typer.Option(None, "--out", help="Run directory (default: runs/<scenario>-seed<N>)."),
 ) -> None:
     """Run a scenario end to end and write its record: scenario as run, events.parquet,

@@ -16,6 +16,28 @@ def _first_times(events: pd.DataFrame, kind: str) -> dict[str, float]:
     return rows.groupby("threat")["t_s"].min().to_dict()
 
 
+def _why(ev: pd.DataFrame, threat: str, outcome: str, detect_t: dict, order_t: dict, fire_t: dict) -> str:
+    """The furthest stage of the kill chain a threat that got through reached, in words."""
+    if outcome == "intercepted":
+        return ""
+    if threat not in detect_t:
+        return "never detected"
+    evaluated = ev[(ev["kind"] == "threat_evaluated") & (ev["threat"] == threat) & (ev["value"] > 0)]
+    if threat not in order_t:
+        if evaluated.empty:
+            return "detected, but never assessed as endangering a defended asset"
+        return "assessed as a threat, but no battery could engage it (reach, altitude band, inventory or authority)"
+    if threat not in fire_t:
+        orders = set(ev.loc[(ev["kind"] == "order") & (ev["threat"] == threat), "order"])
+        fates = sorted(set(ev.loc[ev["order"].isin(orders) & ev["kind"].isin(REFUSALS), "kind"]))
+        return "ordered, but never fired" + (f" ({', '.join(fates)})" if fates else "")
+    return "engaged, but every interceptor missed"
+
+
+#: Event kinds that end an order without a launch.
+REFUSALS = ("expired", "denied", "no_inventory", "no_channel")
+
+
 def _clean(value: Any) -> Any:
     """JSON-safe, rounded, deterministic: NaN/inf → None, floats to 6 significant decimals."""
     if isinstance(value, dict):
@@ -58,7 +80,8 @@ def compute_metrics(scenario: Scenario, events: pd.DataFrame, threat_ids: tuple[
         timeline.append({"threat": ident, "class": cls, "launch_s": launch_t.get(ident),
                          "first_detection_s": detect_t.get(ident), "first_order_s": order_t.get(ident),
                          "first_launch_s": fire_t.get(ident), "intercept_s": kill_t.get(ident),
-                         "impact_s": impact_t.get(ident), "outcome": outcome})
+                         "impact_s": impact_t.get(ident), "outcome": outcome,
+                         "why": _why(ev, ident, outcome, detect_t, order_t, fire_t)})
 
     nations = {}
     asset_nation = {a.id: a.nation for a in scenario.assets}
