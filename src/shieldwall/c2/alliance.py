@@ -8,7 +8,7 @@ import numpy as np
 
 from shieldwall.c2.deconfliction import EngagementBook
 from shieldwall.c2.node import Output, Record, Send, Timer
-from shieldwall.c2.planner import Evaluation, ImpactMemo, PlanningContext, evaluate, plan_cycle
+from shieldwall.c2.planner import Evaluation, PredictionMemo, PlanningContext, evaluate, plan_cycle
 from shieldwall.comms.messages import EngagementStatus, ThreatWarning, TrackReport
 from shieldwall.tracking.fusion import FusionCentre
 
@@ -25,7 +25,7 @@ class AllianceNode:
         self.decision_period_s = decision_period_s
         self.book = EngagementBook(planner.doctrine.kill_assessment_delay_s)
         self._warned: set[int] = set()
-        self._memo = ImpactMemo()
+        self._memo = PredictionMemo()
 
     def start(self, t_s: float) -> list[Output]:
         return [Timer(t_s + self.decision_period_s, "decide")]
@@ -45,12 +45,11 @@ class AllianceNode:
         out += self.book.assess(t_s, tracks.ids, tracks.t_update_s)
         if not len(tracks.ids):
             return out
-        keys = [(int(i), float(t), c.tobytes()) for i, t, c in zip(tracks.ids, tracks.t_update_s, tracks.contributors)]
-        ev = evaluate(t_s, tracks.ids, tracks.x, tracks.P, tracks.t_s, self.planner.assets, self._memo, keys)
+        ev = evaluate(t_s, tracks.ids, tracks.x, tracks.P, tracks.t_s, self.planner.assets, self._memo)
         out.append(Record("picture", {"ids": ev.track_ids, "x": ev.x, "P_pos_m": np.sqrt(
             np.trace(tracks.P[:, :3, :3], axis1=1, axis2=2))}))
         out += self._warn(ev)
-        out += plan_cycle(self.planner, ev, self.book)
+        out += plan_cycle(self.planner, ev, self.book, self._memo)
         return out
 
     def _warn(self, ev: Evaluation) -> list[Output]:

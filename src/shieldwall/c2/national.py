@@ -10,7 +10,7 @@ import numpy as np
 
 from shieldwall.c2.deconfliction import EngagementBook
 from shieldwall.c2.node import Output, Record, Send, Timer
-from shieldwall.c2.planner import ImpactMemo, PlanningContext, evaluate, plan_cycle
+from shieldwall.c2.planner import PredictionMemo, PlanningContext, evaluate, plan_cycle
 from shieldwall.c2.specs import AssetTable, BatterySpec, DoctrineSpec
 from shieldwall.comms.messages import (EngagementOrder, EngagementStatus, PlotReport, ThreatWarning,
                                        TrackReport)
@@ -38,7 +38,7 @@ class NationalNode:
         self._planner = PlanningContext(self.id, own, assets, doctrine, extra_delay_s=np.zeros(len(own))) if own else None
         self._book = EngagementBook(doctrine.kill_assessment_delay_s)
         self._decision_period_s = doctrine.decision_period_s
-        self._memo = ImpactMemo()
+        self._memo = PredictionMemo()
 
     def start(self, t_s: float) -> list[Output]:
         out: list[Output] = [Timer(t_s + self.report_period_s, "report")]
@@ -100,7 +100,6 @@ class NationalNode:
         tracks = self.tracker.confirmed()
         out: list[Output] = list(self._book.assess(t_s, tracks.ids, tracks.t_update_s))
         if len(tracks.ids):
-            keys = [(int(i), float(t)) for i, t in zip(tracks.ids, tracks.t_update_s)]
-            ev = evaluate(t_s, tracks.ids, tracks.x, tracks.P, tracks.t_s, self._planner.assets, self._memo, keys)
-            out += plan_cycle(self._planner, ev, self._book)
+            ev = evaluate(t_s, tracks.ids, tracks.x, tracks.P, tracks.t_s, self._planner.assets, self._memo)
+            out += plan_cycle(self._planner, ev, self._book, self._memo)
         return out

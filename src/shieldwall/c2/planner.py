@@ -19,7 +19,7 @@ from shieldwall.c2.specs import AssetTable, BatterySpec, DoctrineSpec
 from shieldwall.comms.messages import EngagementOrder
 from shieldwall.engage.assignment import greedy_assignment
 from shieldwall.engage.windows import InterceptorParams, engagement_windows
-from shieldwall.tracking.ekf import predict
+from shieldwall.tracking.ekf import mahalanobis2, predict
 
 #: Trajectory prediction grid step [s] used for windows and de-confliction, and the RK4 step [s] of
 #: predictions (drag-free flight: 40 s steps stay within half a metre of 2 s ones over a 10-minute flight,
@@ -87,48 +87,96 @@ class Evaluation:
     value_at_risk: np.ndarray  # (T,)
 
 
-class ImpactMemo:
-    """A node's impact predictions of its tracks, reused while a track has had no new information.
+class PredictionMemo:
+    """A node's predictions of its tracks (impact, trajectory), recomputed only when a track has changed.
 
-    A ballistic prediction does not change when a track is only coasted, so each track's impact
-    prediction is kept under a key that changes whenever the track takes new information (its id and
-    last update time; for a fused track also its contributors) and recomputed only then. The coasting
-    process noise added since (``COAST_Q`` over the seconds between decision cycles) is neglected.
+    A ballistic prediction does not change while a track is only coasted, and barely changes when an
+    update moves the state by less than its own uncertainty. Each track's predictions are kept with the
+    state they were made from and reused while that state, flown on to now, lies within
+    ``REUSE_MAHALANOBIS`` standard deviations of the current estimate and the position uncertainty has
+    not shrunk below ``REUSE_SIGMA_RATIO`` of what it was (a sharper track earns a sharper prediction).
+    Trajectories, sampled every ``PREDICTION_STEP_S`` to the ground, are reused shifted by whole samples.
     """
 
-    def __init__(self) -> None:
-        self._rows: dict[tuple, tuple] = {}
+    REUSE_MAHALANOBIS = 1.0
+    REUSE_SIGMA_RATIO = 0.8
 
-    def predict(self, keys: list[tuple], x: np.ndarray, P: np.ndarray, t_s: float) -> ImpactPrediction:
-        """Impact prediction of tracks with ``keys`` and states ``x``, ``P`` at ``t_s``; forgets other keys."""
-        new = [i for i, k in enumerate(keys) if k not in self._rows]
-        if new:
-            fresh = predict_impact(x[new], P[new], t_s, step_s=INTEGRATION_STEP_S)
-            for j, i in enumerate(new):
-                self._rows[keys[i]] = (fresh.t_impact_s[j], fresh.impact_ecef[j], fresh.impact_lat_rad[j],
-                                       fresh.impact_lon_rad[j], fresh.cov_en_m2[j])
-        self._rows = {k: self._rows[k] for k in keys}
-        rows = [self._rows[k] for k in keys]
+    def __init__(self) -> None:
+        self._rows: dict[int, tuple] = {}       # id -> (x, position sigma, t_s, impact row)
+        self._paths: dict[int, tuple] = {}      # id -> (t0_s, r (K, 3), alive (K,))
+
+    def impacts(self, ids: np.ndarray, x: np.ndarray, P: np.ndarray, t_s: float) -> ImpactPrediction:
+        """Impact prediction of tracks ``ids`` with states ``x``, ``P`` at ``t_s``; forgets other tracks."""
+        ids = [int(i) for i in ids]
+        fresh = [k for k, i in enumerate(ids) if i not in self._rows]
+        known = [k for k, i in enumerate(ids) if i in self._rows]
+        if known:
+            old = [self._rows[ids[k]] for k in known]
+            x_now, _ = predict(np.array([o[0] for o in old]), np.zeros((len(old), 6, 6)),
+                               t_s - np.array([o[2] for o in old]), 0.0)
+            d2 = mahalanobis2(x[known] - x_now, P[known])
+            sigma_now = np.sqrt(np.trace(P[known][:, :3, :3], axis1=1, axis2=2))
+            stale = (d2 > self.REUSE_MAHALANOBIS**2) | (sigma_now < self.REUSE_SIGMA_RATIO * np.array([o[1] for o in old]))
+            fresh = sorted(fresh + [k for k, s in zip(known, stale) if s])
+        if fresh:
+            new = predict_impact(x[fresh], P[fresh], t_s, step_s=INTEGRATION_STEP_S)
+            for j, k in enumerate(fresh):
+                self._rows[ids[k]] = (x[k].copy(), float(np.sqrt(np.trace(P[k, :3, :3]))), t_s,
+                                      (new.t_impact_s[j], new.impact_ecef[j], new.impact_lat_rad[j],
+                                       new.impact_lon_rad[j], new.cov_en_m2[j]))
+                self._paths.pop(ids[k], None)
+        self._rows = {i: self._rows[i] for i in ids}
+        self._paths = {i: p for i, p in self._paths.items() if i in self._rows}
+        rows = [self._rows[i][3] for i in ids]
         return ImpactPrediction(np.array([r[0] for r in rows]), np.array([r[1] for r in rows]).reshape(-1, 3),
                                 np.array([r[2] for r in rows]), np.array([r[3] for r in rows]),
                                 np.array([r[4] for r in rows]).reshape(-1, 2, 2))
 
+    def trajectories(self, ids: np.ndarray, x: np.ndarray, t_s: float,
+                     t_impact_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`predict_trajectories` of tracks ``ids`` (states ``x`` at ``t_s``) to the ground, on a
+        grid of ``PREDICTION_STEP_S`` from ``t_s``; tracks whose prediction :meth:`impacts` kept reuse theirs."""
+        ids = [int(i) for i in ids]
+        shift = {i: (t_s - self._paths[i][0]) / PREDICTION_STEP_S for i in ids if i in self._paths}
+        fresh = [k for k, i in enumerate(ids) if i not in shift or abs(shift[i] - round(shift[i])) > 1e-9]
+        if fresh:
+            horizon = max(float(np.nanmax(t_impact_s[fresh]) - t_s) + PREDICTION_STEP_S, PREDICTION_STEP_S)
+            _, r, alive = predict_trajectories(x[fresh], t_s, horizon, PREDICTION_STEP_S,
+                                               integration_step_s=INTEGRATION_STEP_S)
+            for j, k in enumerate(fresh):
+                self._paths[ids[k]] = (t_s, r[j], alive[j])
+        parts = []
+        for i in ids:
+            t0, r, alive = self._paths[i]
+            first = int(round((t_s - t0) / PREDICTION_STEP_S))
+            if first < len(r):
+                parts.append((r[first:], alive[first:]))
+            else:  # predicted down already: held where it came down
+                parts.append((r[-1:], np.zeros(1, bool)))
+        n = max(len(a) for _, a in parts)
+        times_s = t_s + PREDICTION_STEP_S * np.arange(n)
+        r_out = np.stack([np.concatenate([r, np.repeat(r[-1:], n - len(r), axis=0)]) for r, _ in parts])
+        alive_out = np.stack([np.concatenate([a, np.zeros(n - len(a), bool)]) for _, a in parts])
+        return times_s, r_out, alive_out
+
 
 def evaluate(t_s: float, ids: np.ndarray, x: np.ndarray, P: np.ndarray, t_state_s: np.ndarray,
-             assets: AssetTable, memo: ImpactMemo | None = None, keys: list[tuple] | None = None) -> Evaluation:
+             assets: AssetTable, memo: PredictionMemo | None = None) -> Evaluation:
     """Coast tracks (states valid at ``t_state_s``) to ``t_s``; predict impact points, threatened assets
-    and value at risk. With a ``memo``, tracks whose ``keys`` it holds reuse their earlier prediction."""
+    and value at risk. With a ``memo``, tracks that have not materially changed reuse their prediction."""
     xc, Pc = predict(x, P, t_s - t_state_s, COAST_Q)
     if memo is None:
         impact = predict_impact(xc, Pc, t_s, step_s=INTEGRATION_STEP_S)
     else:
-        impact = memo.predict(keys if keys is not None else [(int(i),) for i in ids], xc, Pc, t_s)
+        impact = memo.impacts(ids, xc, Pc, t_s)
     p_hit, var = endangered_assets(impact, assets.ecef, assets.radius_m, assets.value)
     return Evaluation(t_s, ids, xc, impact, p_hit, var)
 
 
-def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook) -> list[Output]:
-    """Assign ready batteries to unengaged threatening tracks and emit the orders."""
+def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
+               memo: PredictionMemo | None = None) -> list[Output]:
+    """Assign ready batteries to unengaged threatening tracks and emit the orders (``memo``: the one
+    the evaluation used, to reuse trajectories)."""
     t_s = ev.t_s
     if not len(ev.track_ids) or not len(ctx.batteries):
         return []
@@ -136,9 +184,12 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook) -> li
     sel = np.flatnonzero((ev.value_at_risk > 0) & threatening.any(axis=1))  # only these can be engaged
     if not sel.size:
         return []
-    horizon_s = float(np.nanmax(ev.impact.t_impact_s[sel]) - t_s) + PREDICTION_STEP_S
-    times_s, r_ecef, alive = predict_trajectories(ev.x[sel], t_s, max(horizon_s, PREDICTION_STEP_S),
-                                                  PREDICTION_STEP_S, integration_step_s=INTEGRATION_STEP_S)
+    if memo is None:
+        horizon_s = float(np.nanmax(ev.impact.t_impact_s[sel]) - t_s) + PREDICTION_STEP_S
+        times_s, r_ecef, alive = predict_trajectories(ev.x[sel], t_s, max(horizon_s, PREDICTION_STEP_S),
+                                                      PREDICTION_STEP_S, integration_step_s=INTEGRATION_STEP_S)
+    else:
+        times_s, r_ecef, alive = memo.trajectories(ev.track_ids[sel], ev.x[sel], t_s, ev.impact.t_impact_s[sel])
     candidates = ~book.engaged_mask(ev.track_ids[sel], times_s, r_ecef)
     if not candidates.any():
         return []
