@@ -136,3 +136,40 @@ def test_node_logic_is_pure():
             names = ([a.name for a in node.names] if isinstance(node, ast.Import)
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             assert not {n.split(".")[0] for n in names} & forbidden, (path.name, names)
+
+
+def test_prediction_memo_reuses_only_what_has_not_changed():
+    """Reused predictions agree with fresh ones (a coasted state flies the same arc); a state moved by
+    many sigma is predicted afresh."""
+    from shieldwall.assess.prediction import predict_impact, predict_trajectories
+    from shieldwall.c2.planner import INTEGRATION_STEP_S, PREDICTION_STEP_S, PredictionMemo
+    from shieldwall.geo import enu_basis, geodetic_to_ecef
+    from shieldwall.tracking.ekf import predict
+
+    lat, lon = np.radians([55.0, 58.0]), np.radians([15.0, 5.0])
+    r = geodetic_to_ecef(lat, lon, np.array([150e3, 250e3]))
+    v = np.einsum("ti,tij->tj", np.array([[1500.0, -800.0, 300.0], [-1200.0, 900.0, 100.0]]), enu_basis(lat, lon))
+    x0 = np.concatenate([r, v], axis=-1)
+    P0 = np.broadcast_to(np.diag([200.0**2] * 3 + [5.0**2] * 3), (2, 6, 6)).copy()
+    memo = PredictionMemo()
+    ids = np.array([7, 9])
+    first = memo.impacts(ids, x0, P0, 100.0)
+    memo.trajectories(ids, x0, 100.0, first.t_impact_s)
+    x1, _ = predict(x0, np.zeros((2, 6, 6)), 4.0, 0.0)
+    reused = memo.impacts(ids, x1, P0, 104.0)
+    np.testing.assert_array_equal(reused.impact_ecef, first.impact_ecef)
+    fresh = predict_impact(x1, P0, 104.0, step_s=INTEGRATION_STEP_S)
+    np.testing.assert_allclose(reused.impact_ecef, fresh.impact_ecef, atol=5.0)
+    times, paths, alive = memo.trajectories(ids, x1, 104.0, reused.t_impact_s)
+    t_ref, p_ref, a_ref = predict_trajectories(x1, 104.0, float(np.max(reused.t_impact_s) - 104.0) + PREDICTION_STEP_S,
+                                               PREDICTION_STEP_S, integration_step_s=INTEGRATION_STEP_S)
+    k = min(len(times), len(t_ref))
+    np.testing.assert_allclose(times[:k], t_ref[:k])
+    both = alive[:, :k] & a_ref[:, :k]
+    assert np.linalg.norm(paths[:, :k] - p_ref[:, :k], axis=-1)[both].max() < 5.0
+    moved = x1.copy()
+    moved[0, :3] += 5 * 200.0
+    again = memo.impacts(ids, moved, P0, 104.0)
+    direct = predict_impact(moved[:1], P0[:1], 104.0, step_s=INTEGRATION_STEP_S)
+    np.testing.assert_allclose(again.impact_ecef[0], direct.impact_ecef[0], atol=1e-6)
+    np.testing.assert_array_equal(again.impact_ecef[1], first.impact_ecef[1])
