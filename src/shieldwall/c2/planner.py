@@ -32,6 +32,11 @@ COAST_Q = 1.0
 LAUNCH_SLACK_S = 1.0
 #: Minimum probability of hitting an asset for that asset to count as threatened.
 THREAT_P_MIN = 0.01
+#: Two tracks whose predicted paths stay this close [m] over this many prediction samples are one object.
+SAME_OBJECT_M, SAME_OBJECT_SAMPLES = 3_000.0, 30
+#: Engagement-quality track: a battery fires only if the track's predicted position uncertainty at the
+#: intercept time, this many standard deviations (RSS over axes), fits inside its kill vehicle's divert.
+ENGAGEMENT_QUALITY_SIGMAS = 2.0
 
 
 @dataclass(slots=True)
@@ -51,6 +56,7 @@ class PlanningContext:
     defends: np.ndarray = field(init=False)  # (B, A) may battery b defend asset a
     orders_issued: int = 0
     _index: dict[str, int] = field(init=False)
+    params_divert_m: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         b = self.batteries
@@ -66,6 +72,7 @@ class PlanningContext:
             pk=np.array([x.pk for x in b]),
         )
         self._index = {x.id: i for i, x in enumerate(b)}
+        self.params_divert_m = np.array([x.divert_m for x in b])
         nations = np.array(self.assets.nations)
         self.defends = np.array([[x.defends is None or n in x.defends for n in nations] for x in b], bool).reshape(len(b), -1)
 
@@ -82,6 +89,7 @@ class Evaluation:
     t_s: float
     track_ids: np.ndarray  # (T,)
     x: np.ndarray  # (T, 6)
+    P: np.ndarray  # (T, 6, 6)
     impact: ImpactPrediction
     p_hit: np.ndarray  # (T, A)
     value_at_risk: np.ndarray  # (T,)
@@ -170,7 +178,7 @@ def evaluate(t_s: float, ids: np.ndarray, x: np.ndarray, P: np.ndarray, t_state_
     else:
         impact = memo.impacts(ids, xc, Pc, t_s)
     p_hit, var = endangered_assets(impact, assets.ecef, assets.radius_m, assets.value)
-    return Evaluation(t_s, ids, xc, impact, p_hit, var)
+    return Evaluation(t_s, ids, xc, Pc, impact, p_hit, var)
 
 
 def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
@@ -190,7 +198,7 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
                                                       PREDICTION_STEP_S, integration_step_s=INTEGRATION_STEP_S)
     else:
         times_s, r_ecef, alive = memo.trajectories(ev.track_ids[sel], ev.x[sel], t_s, ev.impact.t_impact_s[sel])
-    candidates = ~book.engaged_mask(ev.track_ids[sel], times_s, r_ecef)
+    candidates = ~book.engaged_mask(ev.track_ids[sel], times_s, r_ecef) & ~_duplicates(r_ecef, alive)
     if not candidates.any():
         return []
     value = ev.value_at_risk[sel]
@@ -199,7 +207,8 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
     # Fire when ready: only batteries whose launch for the earliest intercept falls in this cycle.
     ready = win.launch_s - ctx.params.reaction_time_s[:, None] <= t_s + ctx.doctrine.decision_period_s
     allowed = (ctx.defends.astype(float) @ threatening[sel].T.astype(float)) > 0  # (B, S)
-    usable = ready & allowed & candidates[None, :] & np.isfinite(win.earliest_s)
+    usable = (ready & allowed & candidates[None, :] & np.isfinite(win.earliest_s)
+              & _engagement_quality(ev.P[sel], win.earliest_s - t_s, ctx.params_divert_m))
     pk = np.where(usable, ctx.params.pk[:, None], 0.0)
     d = ctx.doctrine
     salvo = np.where((value >= d.high_value_threshold) | ~(win.shoot_look_shoot & usable).any(axis=0),
@@ -230,6 +239,28 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
                                     "pos_ecef": ev.x[t, :3]}))
         out.append(Send(ctx.route_via.get(spec.id, spec.id), order))
     return out
+
+
+def _duplicates(r_ecef: np.ndarray, alive: np.ndarray) -> np.ndarray:
+    """(S,) tracks that repeat an earlier track of the list: the same object tracked twice (a restarted
+    or unbound national track), their predicted paths within :data:`SAME_OBJECT_M` over the next
+    :data:`SAME_OBJECT_SAMPLES` samples while both fly."""
+    k = min(SAME_OBJECT_SAMPLES, r_ecef.shape[1])
+    d = np.linalg.norm(r_ecef[:, None, :k] - r_ecef[None, :, :k], axis=-1)   # (S, S, k)
+    both = alive[:, None, :k] & alive[None, :, :k]
+    close = np.where(both, d <= SAME_OBJECT_M, True).all(axis=-1) & both.any(axis=-1)
+    return np.triu(close, k=1).any(axis=0)
+
+
+def _engagement_quality(P: np.ndarray, tgo_s: np.ndarray, divert_m: np.ndarray) -> np.ndarray:
+    """(B, S) whether each track's position sigma (RSS) flown linearly to each battery's intercept time,
+    times :data:`ENGAGEMENT_QUALITY_SIGMAS`, fits inside that battery's divert [m]."""
+    pp = np.trace(P[:, :3, :3], axis1=1, axis2=2)
+    pv = np.trace(P[:, :3, 3:], axis1=1, axis2=2)
+    vv = np.trace(P[:, 3:, 3:], axis1=1, axis2=2)
+    t = np.where(np.isfinite(tgo_s), tgo_s, 0.0)
+    sigma = np.sqrt(np.maximum(pp[None] + 2.0 * t * pv[None] + t * t * vv[None], 0.0))
+    return ENGAGEMENT_QUALITY_SIGMAS * sigma <= divert_m[:, None]
 
 
 def _position_at(times_s: np.ndarray, r_ecef: np.ndarray, t_s: float) -> np.ndarray:
