@@ -173,3 +173,32 @@ def test_prediction_memo_reuses_only_what_has_not_changed():
     direct = predict_impact(moved[:1], P0[:1], 104.0, step_s=INTEGRATION_STEP_S)
     np.testing.assert_allclose(again.impact_ecef[0], direct.impact_ecef[0], atol=1e-6)
     np.testing.assert_array_equal(again.impact_ecef[1], first.impact_ecef[1])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000))
+def test_engagement_quality_matches_sampled_position_spread(seed):
+    """The linear sigma at intercept equals the RSS spread of positions flown on by sampled velocities."""
+    from shieldwall.c2.planner import ENGAGEMENT_QUALITY_SIGMAS, _engagement_quality
+
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(6, 6)) * np.array([100.0] * 3 + [3.0] * 3)[:, None]
+    P = (a @ a.T)[None]
+    tgo = rng.uniform(0.0, 200.0, size=(1, 1))
+    samples = rng.multivariate_normal(np.zeros(6), P[0], size=20000)
+    spread = np.sqrt(np.mean(np.sum((samples[:, :3] + tgo[0, 0] * samples[:, 3:]) ** 2, axis=1)))
+    limit = ENGAGEMENT_QUALITY_SIGMAS * spread
+    assert _engagement_quality(P, tgo, np.array([limit * 1.05]))[0, 0]
+    assert not _engagement_quality(P, tgo, np.array([limit * 0.95]))[0, 0]
+
+
+def test_duplicate_tracks_of_one_object_are_flagged_once():
+    from shieldwall.c2.planner import SAME_OBJECT_M, _duplicates
+
+    t = np.arange(40.0)[None, :, None]
+    base = np.array([6.5e6, 0.0, 0.0]) + t * np.array([0.0, 2000.0, -500.0])
+    paths = np.concatenate([base, base + SAME_OBJECT_M / 3, base + np.array([0.0, 0.0, 60e3]), base + SAME_OBJECT_M / 2])
+    alive = np.ones(paths.shape[:2], bool)
+    assert _duplicates(paths, alive).tolist() == [False, True, False, True]
+    alive[1] = False   # a track that is already down shares no flight with the others
+    assert _duplicates(paths, alive).tolist() == [False, False, False, True]
