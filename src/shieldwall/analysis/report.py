@@ -52,7 +52,8 @@ DECISION_KINDS = {"order": ("circle-open", "#1f77b4"), "approval_requested": ("d
                   "approved": ("square", "#2ca02c"), "denied": ("x", "#d62728"),
                   "expired": ("hourglass", "#ff7f0e")}
 #: Interceptor outcomes on the timeline; "no result": no intercept or miss recorded for it.
-OUTCOME_STYLE = {"kill": "#2ca02c", "miss": "#ff7f0e", "no result": "#9e9e9e"}
+OUTCOME_STYLE = {"no result": "#9e9e9e", "target already killed": "#a9cfa4", "miss": "#ff7f0e",
+                 "kill": "#2ca02c"}  # drawn in this order: kills on top
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
            "#7f7f7f", "#d62728")
 SENSOR_SYMBOLS = ("diamond", "square", "pentagon", "hexagon", "bowtie", "cross")
@@ -141,7 +142,7 @@ def _map_figure(scenario: Scenario, events: pd.DataFrame, coverage: Sequence[Map
     fig = go.Figure()
     nation_name = {n.id: n.name for n in scenario.nations}
     for nation in scenario.nations:
-        lat, lon = zip(*(nation.territory + [nation.territory[0]]))
+        lat, lon = zip(*_clockwise(nation.territory + [nation.territory[0]]))
         fig.add_trace(go.Scattergeo(
             lat=lat, lon=lon, mode="lines", fill="toself", fillcolor=_rgba(colours[nation.id], 0.12),
             line={"color": colours[nation.id], "width": 1.5}, name=_esc(nation.name), legendgroup="nations",
@@ -218,17 +219,42 @@ def _map_figure(scenario: Scenario, events: pd.DataFrame, coverage: Sequence[Map
     _add_event_markers(fig, located[located["kind"] == "intercept"], "Intercepts",
                        {"symbol": "star", "size": 13, "color": "#2ca02c", "line": {"color": "#145214", "width": 1}})
 
+    lat_range, lon_range = _map_bounds(scenario, located)
     base = {"showland": with_basemap, "showcountries": with_basemap, "showcoastlines": with_basemap,
             "showocean": with_basemap, "showlakes": False, "showrivers": False, "showsubunits": False}
     fig.update_layout(
         geo={**base, "landcolor": "#f2f2ee", "oceancolor": "#eef4f8", "countrycolor": "#b0b0b0",
              "coastlinecolor": "#909090", "showframe": True, "framecolor": "#cccccc", "resolution": 110,
-             "scope": "world", "projection": {"type": "natural earth"}, "fitbounds": "locations",
-             "lataxis": {"showgrid": True, "gridcolor": "#e4e4e4", "dtick": 5},
-             "lonaxis": {"showgrid": True, "gridcolor": "#e4e4e4", "dtick": 5}},
+             "scope": "world", "projection": {"type": "mercator"},
+             "lataxis": {"showgrid": True, "gridcolor": "#e4e4e4", "dtick": 5, "range": lat_range},
+             "lonaxis": {"showgrid": True, "gridcolor": "#e4e4e4", "dtick": 5, "range": lon_range}},
         legend={"groupclick": "toggleitem", "font": {"size": 11}},
         margin={"l": 0, "r": 0, "t": 36, "b": 0})
     return fig
+
+
+def _clockwise(ring: list) -> list:
+    """A closed [lat, lon] ring in clockwise order on the map (plotly fills the outside of the other)."""
+    twice_area = sum(lo1 * la2 - lo2 * la1 for (la1, lo1), (la2, lo2) in zip(ring, ring[1:]))
+    return ring[::-1] if twice_area > 0 else ring
+
+
+#: Map margin [deg] around the theatre, and the height [m] above which a radar (in space) does not widen
+#: the map (nor does any infrared sensor: they watch from orbit).
+MAP_MARGIN_DEG, SPACE_SENSOR_ALT_M = 2.0, 100e3
+
+
+def _map_bounds(scenario: Scenario, located: pd.DataFrame) -> tuple[list[float], list[float]]:
+    """Latitude and longitude ranges [deg] of the theatre: territories, assets, batteries, ground and air
+    radars, threat launches, impacts and intercepts (not sensors in space nor their footprints)."""
+    lat = [p[0] for n in scenario.nations for p in n.territory] + [a.lat_deg for a in scenario.assets]
+    lon = [p[1] for n in scenario.nations for p in n.territory] + [a.lon_deg for a in scenario.assets]
+    radars = [s for s in scenario.sensors if scenario.catalog.sensors[s.sensor_class].kind == "radar"]
+    sites = [*scenario.batteries, *(s for s in radars if s.alt_m < SPACE_SENSOR_ALT_M)]
+    lat += [x.lat_deg for x in sites] + located["lat_deg"].tolist()
+    lon += [x.lon_deg for x in sites] + located["lon_deg"].tolist()
+    return ([max(min(lat) - MAP_MARGIN_DEG, -85.0), min(max(lat) + MAP_MARGIN_DEG, 85.0)],
+            [max(min(lon) - MAP_MARGIN_DEG, -180.0), min(max(lon) + MAP_MARGIN_DEG, 180.0)])
 
 
 def _add_event_markers(fig: go.Figure, rows: pd.DataFrame, name: str, marker: dict[str, Any]) -> None:
@@ -248,9 +274,10 @@ def _timeline_figure(scenario: Scenario, events: pd.DataFrame,
     launches = events[(events["kind"] == "interceptor_launch") & (events["interceptor"] != "")]
     launches = launches.drop_duplicates("interceptor")
     ends = events[events["kind"].isin(["intercept", "miss"]) & (events["interceptor"] != "")]
-    ends = ends.drop_duplicates("interceptor")[["interceptor", "t_s", "kind"]]
+    ends = ends.drop_duplicates("interceptor")[["interceptor", "t_s", "kind", "detail"]]
     shots = launches.merge(ends, on="interceptor", how="left", suffixes=("", "_end"))
     shots["outcome"] = shots["kind_end"].map({"intercept": "kill", "miss": "miss"}).fillna("no result")
+    shots.loc[shots["detail_end"] == "target already destroyed", "outcome"] = "target already killed"
     # Without a result, the bar runs until its threat's flight ended (impact or kill), else the run's end.
     threat_end = events[events["kind"].isin(["impact", "intercept"])].groupby("threat")["t_s"].min()
     shots["t_end"] = shots["t_s_end"].fillna(shots["threat"].map(threat_end)).fillna(scenario.settings.duration_s)
