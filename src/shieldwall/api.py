@@ -67,18 +67,21 @@ class Run:
 
 
 def run(scenario: Scenario | str | Path, seed: int | None = None,
-        progress: Callable[[float], None] | None = None) -> Run:
+        progress: Callable[[float], None] | None = None, *, source: str | None = None) -> Run:
     """Run ``scenario`` (a loaded :class:`Scenario` or a path) with ``seed`` (default: the scenario's).
 
-    ``progress(t_s)`` is called as simulated time advances (for progress bars).
+    ``progress(t_s)`` is called as simulated time advances (for progress bars). ``source`` names the
+    scenario in error messages (default: its path, or ``<scenario>``). A raid that cannot be flown (an
+    aim point out of its class's reach) raises :class:`~shieldwall.errors.ScenarioError`.
     """
     if not isinstance(scenario, Scenario):
+        source = source or str(scenario)
         scenario = load_scenario(scenario)
     seed = scenario.settings.seed if seed is None else seed
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed={seed!r}: expected a non-negative integer")
     seed = int(seed)
-    sim = Simulation(scenario, seed)
+    sim = Simulation(scenario, seed, source or "<scenario>")
     sim.run(progress)
     events = sim.recorder.events_frame()
     metrics = compute_metrics(scenario, events, sim.threats.ids, sim.threats.classes, seed=seed,

@@ -25,7 +25,7 @@ err = Console(stderr=True)
 
 def _fail(exc: ShieldwallError) -> typer.Exit:
     for line in str(exc).splitlines() or ["error"]:
-        err.print(line, markup=False, highlight=False)
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -40,21 +40,28 @@ def _load(file: Path):
 
 @app.command()
 def validate(file: Path = typer.Argument(..., help="Scenario YAML file.", show_default=False)) -> None:
-    """Check a scenario file: schema, references, and whether it works as a system.
+    """Check a scenario file: schema, references, that every missile can reach its aim point, and whether
+    it works as a system.
 
     Prints one line per problem as [bold]FILE: path.to.field: what is wrong (expected …)[/bold].
     Exit 0 when the scenario can run (warnings may still be printed), 2 when it cannot.
     """
+    from shieldwall.sim.build import plan_threats
     from shieldwall.sim.preflight import preflight
 
     scenario = _load(file)
+    try:
+        plan_threats(scenario, str(file))   # every missile can fly to its aim point
+    except ScenarioError as exc:
+        raise _fail(exc) from None
     warnings = preflight(scenario, str(file))
     for w in warnings:
-        err.print(str(w), markup=False, highlight=False)
+        err.print(str(w), markup=False, highlight=False, soft_wrap=True)
     n_threats = sum(t.count for t in scenario.threats)
     out.print(f"{file}: ok — {len(scenario.nations)} nations, {len(scenario.sensors)} sensors, "
-              f"{len(scenario.batteries)} batteries, {n_threats} threats, {len(warnings)} warnings",
-              markup=False, highlight=False)
+              f"{len(scenario.batteries)} batteries, {n_threats} threats, "
+              f"{len(warnings)} warning{'' if len(warnings) == 1 else 's'}",
+              markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -77,15 +84,15 @@ def run(
                   TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("sim", total=duration, t=0.0)
         try:
-            result = shieldwall.run(scenario, seed=seed,
+            result = shieldwall.run(scenario, seed=seed, source=str(file),
                                     progress=lambda t: bar.update(task, completed=t, t=t))
         except ShieldwallError as exc:
             raise _fail(exc) from None
     directory = out_dir or Path("runs") / f"{file.stem}-seed{seed}"
     report = result.write(directory)
     out.print(_summary(result.metrics, scenario.name, seed))
-    out.print(f"Run record: {directory}/", markup=False, highlight=False)
-    out.print(f"Report:     {report}", markup=False, highlight=False)
+    out.print(f"Run record: {directory}/", markup=False, highlight=False, soft_wrap=True)
+    out.print(f"Report:     {report}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _fmt(value) -> str:
@@ -101,8 +108,8 @@ def _summary(m: dict, name: str, seed: int) -> Table:
     rows = [("threats", m["threats"]), ("leakers", m["leakers"]), ("intercepts", m["intercepts"]),
             ("interceptors fired", m["interceptors_fired"]),
             ("defended value lost / total", f"{_fmt(m['defended_value_lost'])} / {_fmt(m['defended_value_total'])}"),
-            ("first detection [s]", _fmt(m["first_detection_s"])),
-            ("mean decision latency [s]", _fmt(m["mean_decision_latency_s"])),
+            ("first detection (s)", _fmt(m["first_detection_s"])),
+            ("mean decision latency (s)", _fmt(m["mean_decision_latency_s"])),
             ("messages sent / lost", f"{m['messages_sent']:,} / {m['messages_lost']:,}")]
     for nation, k in m["interceptors_fired_by_nation"].items():
         rows.append((f"  fired by {nation}", k))
@@ -111,14 +118,19 @@ def _summary(m: dict, name: str, seed: int) -> Table:
     return table
 
 
+def _bad_option(option: str, message: str) -> typer.Exit:
+    """One line on stderr, ``trajectory: --option: what is wrong (expected …)``, and exit status 2."""
+    err.print(f"trajectory: {option}: {message}", markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
 def _latlon(text: str, option: str) -> tuple[float, float]:
     try:
         lat, lon = (float(x) for x in text.split(","))
     except ValueError:
-        raise typer.BadParameter(f"{text!r} (expected LAT,LON in degrees, e.g. 52.5,13.4)", param_hint=option) from None
+        raise _bad_option(option, f"{text!r} (expected LAT,LON in degrees, e.g. 52.5,13.4)") from None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise typer.BadParameter(f"{text!r} (expected latitude in [-90, 90] and longitude in [-180, 180])",
-                                 param_hint=option)
+        raise _bad_option(option, f"{text!r} (expected latitude in [-90, 90] and longitude in [-180, 180])")
     return lat, lon
 
 
@@ -143,16 +155,15 @@ def trajectory(
     lat1, lon1 = _latlon(to, "--to")
     catalog = builtin_catalog().missiles
     if missile_class not in catalog:
-        raise typer.BadParameter(f"unknown class {missile_class!r} (expected one of: {', '.join(sorted(catalog))})",
-                                 param_hint="--class")
+        raise _bad_option("--class", f"unknown class {missile_class!r} (expected one of: {', '.join(sorted(catalog))})")
     if kind not in ("minimum-energy", "lofted", "depressed"):
-        raise typer.BadParameter(f"{kind!r} (expected minimum-energy, lofted or depressed)", param_hint="--type")
+        raise _bad_option("--type", f"{kind!r} (expected minimum-energy, lofted or depressed)")
     c = catalog[missile_class]
     try:
         summary = trajectory_summary(lat0, lon0, lat1, lon1, c.burn_time_s, c.burnout_speed_max_kms * 1e3,
                                      c.ballistic_coefficient_kgm2, kind)
     except (ShieldwallError, ValueError) as exc:
-        err.print(f"trajectory: {exc}", markup=False, highlight=False)
+        err.print(f"trajectory: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2, sort_keys=True) + "\n")

@@ -11,9 +11,11 @@ import numpy as np
 from shieldwall import geo
 from shieldwall.c2.specs import AssetTable, BatterySpec, DoctrineSpec
 from shieldwall.comms.network import LinkModel
+from shieldwall.errors import Problem, ScenarioError
 from shieldwall.scenario.references import aim_point_deg
 from shieldwall.scenario.schema import Scenario
 from shieldwall.sensors.model import SensorModel
+from shieldwall.world.ballistic import AimError, Ephemeris, plan_raid
 
 #: Altitude [m] of a space-based IR sensor whose scenario entry gives none (geostationary).
 GEO_ALT_M = 35_786_000.0
@@ -35,6 +37,7 @@ class ThreatList:
     beta_kgm2: np.ndarray
     rcs_m2: np.ndarray
     trajectory: tuple[str, ...]
+    group: tuple[int, ...]  # index of the scenario's threats[] entry each missile comes from
 
 
 def threat_list(s: Scenario) -> ThreatList:
@@ -46,10 +49,40 @@ def threat_list(s: Scenario) -> ThreatList:
             ident = t.id if t.count == 1 else f"{t.id}-{k + 1}"
             rows.append((ident, t.missile_class, t.launch.lat_deg, t.launch.lon_deg, lat, lon,
                          t.launch_time_s + k * t.spacing_s, cls.burn_time_s, cls.burnout_speed_max_kms * 1e3,
-                         cls.ballistic_coefficient_kgm2, cls.rcs_m2, t.trajectory))
+                         cls.ballistic_coefficient_kgm2, cls.rcs_m2, t.trajectory, i))
     cols = list(zip(*rows))
     arr = [np.array(c, float) for c in cols[2:11]]
-    return ThreatList(tuple(cols[0]), tuple(cols[1]), *arr, tuple(cols[11]))
+    return ThreatList(tuple(cols[0]), tuple(cols[1]), *arr, tuple(cols[11]), tuple(cols[12]))
+
+
+def _fly(t: ThreatList, rows: np.ndarray) -> Ephemeris:
+    return plan_raid(t.launch_lat_deg[rows], t.launch_lon_deg[rows], t.aim_lat_deg[rows], t.aim_lon_deg[rows],
+                     t.launch_time_s[rows], t.burn_time_s[rows], t.burnout_speed_max_ms[rows], t.beta_kgm2[rows],
+                     [t.trajectory[i] for i in rows])
+
+
+def plan_threats(s: Scenario, file: str = "<scenario>") -> tuple[ThreatList, Ephemeris]:
+    """The raid's missiles and their aimed truth flights.
+
+    Raises :class:`ScenarioError` with one problem per ``threats[]`` entry whose aim point is out of its
+    missile class's reach (or cannot be hit), each naming the entry and what the class allows.
+    """
+    t = threat_list(s)
+    try:
+        return t, _fly(t, np.arange(len(t.ids)))
+    except AimError:
+        pass
+    problems = []
+    group = np.array(t.group)
+    for k, entry in enumerate(s.threats):
+        try:
+            _fly(t, np.flatnonzero(group == k))
+        except AimError as exc:
+            cls = s.catalog.missiles[entry.missile_class]
+            problems.append(Problem(file, f"threats[{k}]", f"{entry.id!r}: {exc.reason} (expected an aim point "
+                                    f"within reach of class {entry.missile_class!r}, whose burnout_speed_max_kms "
+                                    f"is {cls.burnout_speed_max_kms:g}; nominal range {cls.nominal_range_km} km)"))
+    raise ScenarioError(problems)
 
 
 def sensor_models(s: Scenario) -> list[SensorModel]:

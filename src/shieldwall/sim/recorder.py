@@ -54,7 +54,12 @@ class Recorder:
     def events_frame(self) -> pd.DataFrame:
         frame = pd.DataFrame(self._events, columns=list(EVENT_COLUMNS))
         for col, fill in EVENT_COLUMNS.items():
-            frame[col] = frame[col].fillna(fill) if not (isinstance(fill, float) and np.isnan(fill)) else frame[col]
+            if isinstance(fill, bool):
+                frame[col] = [bool(v) if isinstance(v, bool | np.bool_) else fill for v in frame[col]]
+            elif isinstance(fill, float):
+                frame[col] = frame[col].astype(float)
+            else:
+                frame[col] = [v if isinstance(v, str) else fill for v in frame[col]]
             frame[col] = frame[col].astype(bool if isinstance(fill, bool) else float if isinstance(fill, float) else str)
         return frame
 

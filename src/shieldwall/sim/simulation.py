@@ -24,12 +24,11 @@ from shieldwall.scenario.schema import Scenario
 from shieldwall.sensors.infrared import ir_scan
 from shieldwall.sensors.radar import radar_scan
 from shieldwall.sim.build import (alliance_node_id, asset_table, battery_specs, doctrine_spec, link_models,
-                                  sensor_models, threat_list)
+                                  plan_threats, sensor_models)
 from shieldwall.sim.engine import Engine
 from shieldwall.sim.recorder import Recorder
 from shieldwall.tracking.fusion import FusionCentre
 from shieldwall.tracking.tracker import TrackerParams
-from shieldwall.world.ballistic import plan_raid
 from shieldwall.world.truth import Interceptor, Truth
 
 #: A track or order is attributed to the nearest true threat within this distance [m] (metrics only).
@@ -43,7 +42,7 @@ MISS_WINDOW_MARGIN_S = 0.5
 class Simulation:
     """One seeded run of a scenario. Build, then :meth:`run`; read ``recorder`` and counters after."""
 
-    def __init__(self, scenario: Scenario, seed: int):
+    def __init__(self, scenario: Scenario, seed: int, source: str = "<scenario>"):
         s = scenario
         self.scenario = s
         self.seed = seed
@@ -55,10 +54,8 @@ class Simulation:
         self._rng_sensor = rngs[3:3 + len(s.sensors)]
         rng_c2 = rngs[3 + len(s.sensors):]
 
-        self.threats = threat_list(s)
+        self.threats, ephemeris = plan_threats(s, source)
         t = self.threats
-        ephemeris = plan_raid(t.launch_lat_deg, t.launch_lon_deg, t.aim_lat_deg, t.aim_lon_deg, t.launch_time_s,
-                              t.burn_time_s, t.burnout_speed_max_ms, t.beta_kgm2, list(t.trajectory))
         self.truth = Truth(ephemeris, t.rcs_m2, rng_world)
         self.assets = asset_table(s)
         self.asset_lost = np.zeros(len(self.assets.ids), bool)

@@ -375,7 +375,15 @@ def _solve(aim: _Aim, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class AimError(PlanningError, ValueError):
-    """No ballistic flight of the missile's class reaches the aim point; the message names the threats."""
+    """No ballistic flight of the missile's class reaches the aim point.
+
+    ``index`` is the first threat concerned (position in the arrays given) and ``reason`` says why; the
+    message is ``threat INDEX: REASON``.
+    """
+
+    def __init__(self, index: int, reason: str):
+        self.index, self.reason = int(index), reason
+        super().__init__(f"threat {self.index}: {reason}")
 
 
 class Ephemeris:
@@ -435,7 +443,7 @@ def _prepare(launch_lat_deg, launch_lon_deg, aim_lat_deg, aim_lon_deg, burn_time
     lat0, lon0, lat1, lon1, burn, vmax, beta = (np.ascontiguousarray(a) for a in num)
     for i, kind in enumerate(kinds):
         if kind not in FPA_OFFSET_DEG:
-            raise ValueError(f"threat {i}: trajectory type {kind!r} unknown (expected one of: "
+            raise ValueError(f"threat {i}: trajectory type {str(kind)!r} unknown (expected one of: "
                              f"{', '.join(FPA_OFFSET_DEG)})")
     for name, arr in (("burn_time_s", burn), ("burnout_speed_max_ms", vmax), ("beta_kgm2", beta)):
         bad = np.flatnonzero(~(arr > 0.0))
@@ -453,8 +461,8 @@ def _prepare(launch_lat_deg, launch_lon_deg, aim_lat_deg, aim_lon_deg, burn_time
 
 
 def _speed_error(i, kind, rng_m, need_ms, vmax_ms, about=""):
-    return (f"threat {i}: a {kind} flight of {rng_m / 1e3:,.0f} km needs {about}{need_ms:,.0f} m/s at burnout "
-            f"(Earth-relative), above the class maximum burnout_speed_max_ms = {vmax_ms:,.0f} m/s")
+    return AimError(i, f"a {kind} flight of {rng_m / 1e3:,.0f} km needs {about}{need_ms / 1e3:,.2f} km/s at burnout "
+                       f"(Earth-relative), above the class maximum of {vmax_ms / 1e3:,.2f} km/s")
 
 
 def _plan(launch_lat_deg, launch_lon_deg, aim_lat_deg, aim_lon_deg, launch_time_s, burn_time_s,
@@ -465,18 +473,17 @@ def _plan(launch_lat_deg, launch_lon_deg, aim_lat_deg, aim_lon_deg, launch_time_
     far = np.flatnonzero(_SPEED_CREDIT * speed_est > vmax)
     if far.size:
         i = far[0]
-        raise AimError(_speed_error(i, kinds[i], rng_m[i], _SPEED_CREDIT * speed_est[i], vmax[i], "about "))
+        raise _speed_error(i, kinds[i], rng_m[i], _SPEED_CREDIT * speed_est[i], vmax[i], "about ")
     x, merit = _solve(aim, x)
     if not (merit < _MERIT_ACCEPTED).all():
         i = np.flatnonzero(~(merit < _MERIT_ACCEPTED))
-        raise AimError(f"threat(s) {i.tolist()}: no ballistic flight found from launch to aim point "
-                       f"(ranges {', '.join(f'{r / 1e3:,.0f}' for r in rng_m[i])} km)")
+        raise AimError(i[0], f"no ballistic flight found from launch to aim point ({rng_m[i[0]] / 1e3:,.0f} km)")
     flight = aim.fly(x, np.arange(len(x)), record=True)
     speed = np.linalg.norm(flight.burnout_v_ecef, axis=-1)
     over = np.flatnonzero(speed > vmax)
     if over.size:
         i = over[0]
-        raise AimError(_speed_error(i, kinds[i], rng_m[i], speed[i], vmax[i]))
+        raise _speed_error(i, kinds[i], rng_m[i], speed[i], vmax[i])
     launch_time = np.broadcast_to(np.asarray(launch_time_s, float), aim.burn.shape)
     return Ephemeris(launch_time, aim.burn, aim.launch, flight), aim, flight, rng_m
 
