@@ -170,3 +170,11 @@ def test_jacobian_with_j2_matches_central_differences_of_the_model():
         plus, minus = x + d, x - d
         col = (ballistic_accel_ecef(plus[:, :3], plus[:, 3:]) - ballistic_accel_ecef(minus[:, :3], minus[:, 3:])) / (2 * d[i])
         np.testing.assert_allclose(A[:, 3:, i], col, rtol=0, atol=1e-12)
+
+
+def test_predict_mean_is_the_state_part_of_predict():
+    x = suborbital_state([10.0, 45.0, -60.0], [0.0, 100.0, -30.0], alt_m=[150e3, 600e3, 30e3])
+    dt = np.array([3.0, 25.0, -7.0])
+    full, _ = ekf.predict(x, np.broadcast_to(np.eye(6), (3, 6, 6)), dt, q_accel=1.0)
+    np.testing.assert_array_equal(ekf.predict_mean(x, dt), full)
+    assert ekf.predict_mean(x[:0], dt[:0]).shape == (0, 6)

@@ -19,7 +19,7 @@ from shieldwall.c2.specs import AssetTable, BatterySpec, DoctrineSpec
 from shieldwall.comms.messages import EngagementOrder
 from shieldwall.engage.assignment import greedy_assignment
 from shieldwall.engage.windows import InterceptorParams, engagement_windows
-from shieldwall.tracking.ekf import mahalanobis2, predict
+from shieldwall.tracking.ekf import mahalanobis2, predict, predict_mean
 
 #: Trajectory prediction grid step [s] used for windows and de-confliction, and the RK4 step [s] of
 #: predictions (drag-free flight: 40 s steps stay within half a metre of 2 s ones over a 10-minute flight,
@@ -120,8 +120,8 @@ class PredictionMemo:
         known = [k for k, i in enumerate(ids) if i in self._rows]
         if known:
             old = [self._rows[ids[k]] for k in known]
-            x_now, _ = predict(np.array([o[0] for o in old]), np.zeros((len(old), 6, 6)),
-                               t_s - np.array([o[2] for o in old]), 0.0)
+            x_now = predict_mean(np.array([o[0] for o in old]), t_s - np.array([o[2] for o in old]),
+                                 max_step_s=INTEGRATION_STEP_S)
             d2 = mahalanobis2(x[known] - x_now, P[known])
             sigma_now = np.sqrt(np.trace(P[known][:, :3, :3], axis1=1, axis2=2))
             stale = (d2 > self.REUSE_MAHALANOBIS**2) | (sigma_now < self.REUSE_SIGMA_RATIO * np.array([o[1] for o in old]))

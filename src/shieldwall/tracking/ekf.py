@@ -87,8 +87,7 @@ def predict(x: np.ndarray, P: np.ndarray, dt_s: np.ndarray | float, q_accel: flo
     dt = np.broadcast_to(np.asarray(dt_s, float), (k,))
     if k == 0:
         return x.copy(), P.copy()
-    n_sub = max(1, int(np.ceil(np.max(np.abs(dt)) / max_step_s)))
-    h = dt / n_sub
+    n_sub, h = _substeps(dt, max_step_s)
     hh = h[:, None, None]
     Q = process_noise(h, q_accel)
     accel = partial(ballistic_accel_ecef, j2=j2)
@@ -101,6 +100,24 @@ def predict(x: np.ndarray, P: np.ndarray, dt_s: np.ndarray | float, q_accel: flo
         P = F @ P @ np.swapaxes(F, -1, -2) + Q
         r, v = rk4_step(r, v, h, accel)
     return np.concatenate([r, v], axis=-1), _symmetric(P)
+
+
+def predict_mean(x: np.ndarray, dt_s: np.ndarray | float, *, j2: bool = True,
+                 max_step_s: float = MAX_STEP_S) -> np.ndarray:
+    """The state part of :func:`predict` alone (same sub-steps): states (K, 6) flown over ``dt_s`` [s]."""
+    x = np.asarray(x, float)
+    n_sub, h = _substeps(np.broadcast_to(np.asarray(dt_s, float), x.shape[:1]), max_step_s)
+    accel = partial(ballistic_accel_ecef, j2=j2)
+    r, v = x[:, :3], x[:, 3:]
+    for _ in range(n_sub if len(x) else 0):
+        r, v = rk4_step(r, v, h, accel)
+    return np.concatenate([r, v], axis=-1)
+
+
+def _substeps(dt: np.ndarray, max_step_s: float) -> tuple[int, np.ndarray]:
+    """Number of equal sub-steps (the same for all tracks) and each track's sub-step [s]."""
+    n_sub = max(1, int(np.ceil(np.max(np.abs(dt), initial=0.0) / max_step_s)))
+    return n_sub, dt / n_sub
 
 
 #: ``residual(z, h) -> z - h`` with any angle wrapping, e.g. ``partial(sensors.residual, kind)``.
