@@ -178,3 +178,14 @@ def test_predict_mean_is_the_state_part_of_predict():
     full, _ = ekf.predict(x, np.broadcast_to(np.eye(6), (3, 6, 6)), dt, q_accel=1.0)
     np.testing.assert_array_equal(ekf.predict_mean(x, dt), full)
     assert ekf.predict_mean(x[:0], dt[:0]).shape == (0, 6)
+
+
+def test_default_substep_is_as_good_as_one_second_steps():
+    # Reference: the same prediction in 1 s sub-steps.
+    x = suborbital_state([10.0, 45.0, -60.0], [0.0, 100.0, -30.0], alt_m=[150e3, 600e3, 30e3])
+    P = np.broadcast_to(np.diag([100.0**2] * 3 + [5.0**2] * 3), (3, 6, 6))
+    for dt in (30.0, 60.0):
+        x_default, P_default = ekf.predict(x, P, dt, 1.0)
+        x_fine, P_fine = ekf.predict(x, P, dt, 1.0, max_step_s=1.0)
+        assert np.abs(x_default - x_fine).max() < 0.01
+        assert np.abs(P_default - P_fine).max() < 2e-3 * np.abs(P_fine).max()
