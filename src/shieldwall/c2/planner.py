@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from shieldwall import geo
 from shieldwall.assess.prediction import ImpactPrediction, predict_impact, predict_trajectories
@@ -244,12 +245,22 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
 def _duplicates(r_ecef: np.ndarray, alive: np.ndarray) -> np.ndarray:
     """(S,) tracks that repeat an earlier track of the list: the same object tracked twice (a restarted
     or unbound national track), their predicted paths within :data:`SAME_OBJECT_M` over the next
-    :data:`SAME_OBJECT_SAMPLES` samples while both fly."""
+    :data:`SAME_OBJECT_SAMPLES` samples while both fly. Only pairs already that close at the first
+    sample are compared further (a k-d tree), so the cost grows with the pairs, not the square."""
     k = min(SAME_OBJECT_SAMPLES, r_ecef.shape[1])
-    d = np.linalg.norm(r_ecef[:, None, :k] - r_ecef[None, :, :k], axis=-1)   # (S, S, k)
-    both = alive[:, None, :k] & alive[None, :, :k]
-    close = np.where(both, d <= SAME_OBJECT_M, True).all(axis=-1) & both.any(axis=-1)
-    return np.triu(close, k=1).any(axis=0)
+    out = np.zeros(len(r_ecef), bool)
+    up = np.flatnonzero(alive[:, 0])
+    if len(up) < 2:
+        return out
+    pairs = cKDTree(r_ecef[up, 0]).query_pairs(SAME_OBJECT_M, output_type="ndarray")
+    if not len(pairs):
+        return out
+    i, j = up[pairs.min(axis=1)], up[pairs.max(axis=1)]
+    d = np.linalg.norm(r_ecef[i, :k] - r_ecef[j, :k], axis=-1)
+    both = alive[i, :k] & alive[j, :k]
+    same = np.where(both, d <= SAME_OBJECT_M, True).all(axis=-1)
+    out[j[same]] = True
+    return out
 
 
 def _engagement_quality(P: np.ndarray, tgo_s: np.ndarray, divert_m: np.ndarray) -> np.ndarray:

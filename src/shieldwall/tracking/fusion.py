@@ -116,9 +116,11 @@ def _simplex_weights(w: np.ndarray, info: np.ndarray, criterion: str, max_iter: 
 
 @dataclass(frozen=True, slots=True)
 class FusionParams:
-    """Fusion-centre settings: gate for new national tracks (6-dof), staleness [s], predictor noise."""
+    """Fusion-centre settings: gate for new national tracks (6-dof) and the coarse position pre-gate [m]
+    before it, staleness [s], predictor noise."""
 
     gate_prob: float = 0.9999
+    pregate_m: float = 100_000.0
     stale_s: float = 10.0
     q_accel: float = 1.0
     criterion: str = "det"
@@ -249,11 +251,15 @@ class FusionCentre:
         ids = np.unique(self._sys[others])
         ids = ids[~np.isin(ids, self._sys[self._nation == n_idx])]  # a nation's distinct tracks are distinct objects
         rows = others[np.isin(self._sys[others], ids)]
-        if len(rows):
+        if len(rows):  # coarse pre-gate on straight-line positions: only nearby pairs are weighed
+            drift = self._x[rows, :3] + self._x[rows, 3:] * (t_ref - self._t_s[rows])[:, None]
+            new_i, row_j = np.nonzero(np.linalg.norm(x_new[:, None, :3] - drift[None], axis=-1) < self.params.pregate_m)
+            used, row_j = np.unique(row_j, return_inverse=True)
+            rows = rows[used]
             x_old, P_old = ekf.predict(self._x[rows], self._P[rows], t_ref - self._t_s[rows], self.params.q_accel)
-            d2 = ekf.mahalanobis2(x_new[:, None, :] - x_old[None, :, :], P_new[:, None] + P_old[None, :])
+            d2 = ekf.mahalanobis2(x_new[new_i] - x_old[row_j], P_new[new_i] + P_old[row_j])
             cost = np.full((len(x), len(ids)), np.inf)
-            np.minimum.at(cost.T, np.searchsorted(ids, self._sys[rows]), d2.T)
+            np.minimum.at(cost, (new_i, np.searchsorted(ids, self._sys[rows][row_j])), d2)
             result = gnn_assign(cost, gate_threshold(self.params.gate_prob, 6))
             out[result.pairs[:, 0]] = ids[result.pairs[:, 1]]
             unbound = result.unassigned_tracks
