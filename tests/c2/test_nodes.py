@@ -153,10 +153,11 @@ def test_prediction_memo_reuses_only_what_has_not_changed():
     P0 = np.broadcast_to(np.diag([200.0**2] * 3 + [5.0**2] * 3), (2, 6, 6)).copy()
     memo = PredictionMemo()
     ids = np.array([7, 9])
-    first = memo.impacts(ids, x0, P0, 100.0)
+    assets = AssetTable(("a",), ("n1",), np.zeros((1, 3)), np.ones(1), np.ones(1))
+    first, _ = memo.impacts(ids, x0, P0, 100.0, assets)
     memo.trajectories(ids, x0, 100.0, first.t_impact_s)
     x1, _ = predict(x0, np.zeros((2, 6, 6)), 4.0, 0.0)
-    reused = memo.impacts(ids, x1, P0, 104.0)
+    reused, _ = memo.impacts(ids, x1, P0, 104.0, assets)
     np.testing.assert_array_equal(reused.impact_ecef, first.impact_ecef)
     fresh = predict_impact(x1, P0, 104.0, step_s=INTEGRATION_STEP_S)
     np.testing.assert_allclose(reused.impact_ecef, fresh.impact_ecef, atol=5.0)
@@ -169,7 +170,7 @@ def test_prediction_memo_reuses_only_what_has_not_changed():
     assert np.linalg.norm(paths[:, :k] - p_ref[:, :k], axis=-1)[both].max() < 5.0
     moved = x1.copy()
     moved[0, :3] += 5 * 200.0
-    again = memo.impacts(ids, moved, P0, 104.0)
+    again, _ = memo.impacts(ids, moved, P0, 104.0, assets)
     direct = predict_impact(moved[:1], P0[:1], 104.0, step_s=INTEGRATION_STEP_S)
     np.testing.assert_allclose(again.impact_ecef[0], direct.impact_ecef[0], atol=1e-6)
     np.testing.assert_array_equal(again.impact_ecef[1], first.impact_ecef[1])

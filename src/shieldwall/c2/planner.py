@@ -97,7 +97,8 @@ class Evaluation:
 
 
 class PredictionMemo:
-    """A node's predictions of its tracks (impact, trajectory), recomputed only when a track has changed.
+    """A node's predictions of its tracks (impact, assets endangered, trajectory), recomputed only when a
+    track has changed.
 
     A ballistic prediction does not change while a track is only coasted, and barely changes when an
     update moves the state by less than its own uncertainty. Each track's predictions are kept with the
@@ -114,8 +115,10 @@ class PredictionMemo:
         self._rows: dict[int, tuple] = {}       # id -> (x, position sigma, t_s, impact row)
         self._paths: dict[int, tuple] = {}      # id -> (t0_s, r (K, 3), alive (K,))
 
-    def impacts(self, ids: np.ndarray, x: np.ndarray, P: np.ndarray, t_s: float) -> ImpactPrediction:
-        """Impact prediction of tracks ``ids`` with states ``x``, ``P`` at ``t_s``; forgets other tracks."""
+    def impacts(self, ids: np.ndarray, x: np.ndarray, P: np.ndarray, t_s: float,
+                assets: AssetTable) -> tuple[ImpactPrediction, np.ndarray]:
+        """Impact prediction of tracks ``ids`` with states ``x``, ``P`` at ``t_s`` and the probability
+        (T, A) it hits each of ``assets`` (always the same table for one memo); forgets other tracks."""
         ids = [int(i) for i in ids]
         fresh = [k for k, i in enumerate(ids) if i not in self._rows]
         known = [k for k, i in enumerate(ids) if i in self._rows]
@@ -129,17 +132,19 @@ class PredictionMemo:
             fresh = sorted(fresh + [k for k, s in zip(known, stale) if s])
         if fresh:
             new = predict_impact(x[fresh], P[fresh], t_s, step_s=INTEGRATION_STEP_S)
+            p_hit, _ = endangered_assets(new, assets.ecef, assets.radius_m, assets.value)
             for j, k in enumerate(fresh):
                 self._rows[ids[k]] = (x[k].copy(), float(np.sqrt(np.trace(P[k, :3, :3]))), t_s,
                                       (new.t_impact_s[j], new.impact_ecef[j], new.impact_lat_rad[j],
-                                       new.impact_lon_rad[j], new.cov_en_m2[j]))
+                                       new.impact_lon_rad[j], new.cov_en_m2[j]), p_hit[j])
                 self._paths.pop(ids[k], None)
         self._rows = {i: self._rows[i] for i in ids}
         self._paths = {i: p for i, p in self._paths.items() if i in self._rows}
         rows = [self._rows[i][3] for i in ids]
-        return ImpactPrediction(np.array([r[0] for r in rows]), np.array([r[1] for r in rows]).reshape(-1, 3),
-                                np.array([r[2] for r in rows]), np.array([r[3] for r in rows]),
-                                np.array([r[4] for r in rows]).reshape(-1, 2, 2))
+        impact = ImpactPrediction(np.array([r[0] for r in rows]), np.array([r[1] for r in rows]).reshape(-1, 3),
+                                  np.array([r[2] for r in rows]), np.array([r[3] for r in rows]),
+                                  np.array([r[4] for r in rows]).reshape(-1, 2, 2))
+        return impact, np.array([self._rows[i][4] for i in ids]).reshape(len(ids), len(assets.ids))
 
     def trajectories(self, ids: np.ndarray, x: np.ndarray, t_s: float,
                      t_impact_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -176,10 +181,10 @@ def evaluate(t_s: float, ids: np.ndarray, x: np.ndarray, P: np.ndarray, t_state_
     xc, Pc = predict(x, P, t_s - t_state_s, COAST_Q)
     if memo is None:
         impact = predict_impact(xc, Pc, t_s, step_s=INTEGRATION_STEP_S)
+        p_hit, _ = endangered_assets(impact, assets.ecef, assets.radius_m, assets.value)
     else:
-        impact = memo.impacts(ids, xc, Pc, t_s)
-    p_hit, var = endangered_assets(impact, assets.ecef, assets.radius_m, assets.value)
-    return Evaluation(t_s, ids, xc, Pc, impact, p_hit, var)
+        impact, p_hit = memo.impacts(ids, xc, Pc, t_s, assets)
+    return Evaluation(t_s, ids, xc, Pc, impact, p_hit, p_hit @ assets.value)
 
 
 def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
