@@ -47,23 +47,45 @@ def ecef_to_geodetic(r_ecef: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     Bowring's method with two refinements: sub-millimetre from the Earth's centre region to GEO.
     """
     r = np.asarray(r_ecef, float)
+    lat, alt = _latitude_height(r)
+    return lat, np.arctan2(r[..., 1], r[..., 0]), alt
+
+
+def _latitude_height(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Geodetic latitude [rad] and height [m] of ECEF points ``r`` (..., 3): Bowring, two refinements
+    (the parametric latitude is refined between them only, where it is used)."""
     x, y, z = r[..., 0], r[..., 1], r[..., 2]
     p = np.hypot(x, y)
-    lon = np.arctan2(y, x)
     beta = np.arctan2(z, (1.0 - F) * p)
-    for _ in range(2):
+    for refinement in range(2):
+        if refinement:
+            beta = np.arctan2((1.0 - F) * np.sin(lat), np.cos(lat))
         lat = np.arctan2(z + EP2 * B_M * np.sin(beta) ** 3, p - E2 * A_M * np.cos(beta) ** 3)
-        beta = np.arctan2((1.0 - F) * np.sin(lat), np.cos(lat))
     sin_lat = np.sin(lat)
     n = A_M / np.sqrt(1.0 - E2 * sin_lat**2)
     # Height formula that stays accurate at the poles and the equator alike.
     alt = p * np.cos(lat) + (z + E2 * n * sin_lat) * sin_lat - n
-    return lat, lon, alt
+    return lat, alt
 
 
 def altitude_m(r_ecef: np.ndarray) -> np.ndarray:
     """Ellipsoidal height [m] of ECEF points (..., 3)."""
-    return ecef_to_geodetic(r_ecef)[2]
+    return _latitude_height(np.asarray(r_ecef, float))[1]
+
+
+def height_bounds_m(r_ecef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds [m] (...) on the ellipsoidal height of ECEF points (..., 3), without trigonometry.
+
+    Scaling z by a/b maps the ellipsoid onto the sphere of radius a and stretches every distance by a
+    factor between 1 and a/b; the height's magnitude is the distance to the ellipsoid, so with
+    ``d = rho - a`` (``rho`` the scaled radius) the height lies between ``d`` and ``d * b/a``: within
+    0.34 % of itself.
+    """
+    r = np.asarray(r_ecef, float)
+    x, y, z = r[..., 0], r[..., 1], r[..., 2] * (A_M / B_M)
+    d = np.sqrt(x * x + y * y + z * z) - A_M
+    d_shrunk = d * (B_M / A_M)
+    return np.minimum(d, d_shrunk), np.maximum(d, d_shrunk)
 
 
 def enu_basis(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:

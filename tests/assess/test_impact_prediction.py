@@ -174,3 +174,23 @@ def test_long_integration_steps_match_short_ones():
     np.testing.assert_allclose(coarse.t_impact_s, fine.t_impact_s, atol=1e-3)
     with pytest.raises(ValueError, match="whole multiple"):
         predict_trajectories(STATES, 0.0, 100.0, 2.0, integration_step_s=5.0)
+
+
+@pytest.mark.parametrize("horizon_s", [30.0, 300.0, 900.0, 5000.0])
+def test_trajectories_from_the_impact_flights_are_bit_identical(horizon_s):
+    """Sampling the mean flights that the impact prediction integrated (some missing, flights of other
+    batches, horizons shorter and longer than the flights) gives exactly the integrated trajectories."""
+    from shieldwall.assess.prediction import predict_impact_and_flights
+
+    P = np.broadcast_to(np.diag([300.0**2] * 3 + [10.0**2] * 3), (len(STATES), 6, 6))
+    impact, flight = predict_impact_and_flights(STATES, P, 0.0, step_s=40.0, max_flight_s=600.0)
+    np.testing.assert_array_equal(impact.impact_ecef, predict_impact(STATES, P, 0.0, step_s=40.0,
+                                                                     max_flight_s=600.0).impact_ecef)
+    _, other = predict_impact_and_flights(STATES[1:2], P[1:2], 0.0, step_s=40.0)  # a batch of its own
+    flights = [flight.row(0), other.row(0), None, flight.row(3), flight.row(4)]
+    ref = predict_trajectories(STATES, 5.0, horizon_s, 2.0, integration_step_s=40.0)
+    got = predict_trajectories(STATES, 5.0, horizon_s, 2.0, integration_step_s=40.0, flights=flights)
+    for a, b in zip(ref, got):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="flights"):
+        predict_trajectories(STATES, 5.0, horizon_s, 2.0, flights=flights)

@@ -127,3 +127,24 @@ def test_mismatched_parameters_are_refused():
     with pytest.raises(ValueError, match="InterceptorParams"):
         InterceptorParams(burnout_speed_ms=[1.0, 2.0], burn_time_s=[1.0, 2.0, 3.0], min_alt_m=0.0, max_alt_m=1.0,
                           max_range_m=1.0, reaction_time_s=1.0, pk=0.5)
+
+
+def test_band_heights_compare_with_the_limits_as_exact_heights_do():
+    """The cheap height bounds bracket the geodetic height, and the heights the windows use give every
+    comparison with the altitude limits the exact heights give, points on and near the limits included."""
+    from shieldwall.engage.windows import _band_heights_m
+    from shieldwall.geo import altitude_m, geodetic_to_ecef, height_bounds_m
+
+    rng = np.random.default_rng(11)
+    limits = np.array([0.0, 15e3, 40e3, 150e3])
+    alt = np.concatenate([rng.uniform(-5e3, 400e3, 4000), np.repeat(limits, 50) + rng.normal(0.0, 0.5, 200),
+                          np.repeat(limits, 3)])
+    lat, lon = np.radians(rng.uniform(-90.0, 90.0, alt.size)), np.radians(rng.uniform(-180.0, 180.0, alt.size))
+    r = geodetic_to_ecef(lat, lon, alt)
+    exact = altitude_m(r)
+    lo, hi = height_bounds_m(r)
+    assert np.all(lo <= exact + 1e-6) and np.all(exact <= hi + 1e-6)
+    assert np.all(hi - lo <= 0.0034 * np.abs(exact) + 1e-6)
+    band = _band_heights_m(r.reshape(4, -1, 3), limits).ravel()
+    np.testing.assert_array_equal(band[:, None] >= limits, exact[:, None] >= limits)
+    np.testing.assert_array_equal(band[:, None] <= limits, exact[:, None] <= limits)

@@ -72,6 +72,19 @@ def test_predict_is_batched_per_track_dt_and_zero_dt():
     assert ekf.predict(np.empty((0, 6)), np.empty((0, 6, 6)), 1.0, 1.0)[0].shape == (0, 6)
 
 
+def test_predict_over_zero_intervals_only_is_the_full_arithmetic_bit_for_bit():
+    """The all-zero shortcut returns exactly what the sub-step arithmetic gives a zero-interval row."""
+    rng = np.random.default_rng(3)
+    x = suborbital_state([40.0, 41.0, 42.0], [20.0, 21.0, 22.0])
+    A = rng.normal(size=(3, 6, 6))
+    P = A @ np.swapaxes(A, -1, -2) * 1e3 + rng.normal(size=(3, 6, 6))  # not quite symmetric
+    x0, P0 = ekf.predict(x, P, 0.0, 2.0)
+    xm, Pm = ekf.predict(x, P, np.array([0.0, 0.0, 1e-3]), 2.0)  # the first rows take the arithmetic
+    np.testing.assert_array_equal(x0[:2], xm[:2])
+    np.testing.assert_array_equal(P0[:2], Pm[:2])
+    assert x0 is not x and np.shares_memory(x0, x) is False
+
+
 def test_process_noise_is_white_noise_acceleration():
     # Reference: Q = q^2 [[dt^3/3, dt^2/2], [dt^2/2, dt]] per axis (Bar-Shalom, Li & Kirubarajan 6.2.2).
     Q = ekf.process_noise(np.array([2.0]), 3.0)[0]

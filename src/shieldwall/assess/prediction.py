@@ -65,13 +65,14 @@ def _hermite_state(r0, v0, r1, v1, h, u):
 
 
 @dataclass(frozen=True, slots=True)
-class _Flight:
+class Flight:
     """States at every integration step of N threats, and where each came down.
 
     ``r``, ``v`` (N, S+1, 3): states at step boundaries (rows frozen after their landing step);
     ``landing_step`` (N,): index of the step in which the threat reached the ground (-1: not within
     the horizon; 0 with ``dt_land_s`` = 0 for a threat already down); ``dt_land_s`` (N,): time into
-    that step [s]; ``impact`` (N, 3): the crossing point (NaN if none).
+    that step [s]; ``impact`` (N, 3): the crossing point (NaN if none); ``down_at_start`` (N,): already
+    at height <= 0 at the start; ``step_s``: the integration step [s].
     """
 
     r: np.ndarray
@@ -79,9 +80,51 @@ class _Flight:
     landing_step: np.ndarray
     dt_land_s: np.ndarray
     impact: np.ndarray
+    down_at_start: np.ndarray
+    step_s: float
+
+    def row(self, i: int) -> Flight:
+        """The flight of threat ``i`` alone (a batch of one)."""
+        return Flight(self.r[i:i + 1], self.v[i:i + 1], self.landing_step[i:i + 1], self.dt_land_s[i:i + 1],
+                      self.impact[i:i + 1], self.down_at_start[i:i + 1], self.step_s)
 
 
-def _integrate(x: np.ndarray, step_s: float, max_steps: int) -> _Flight:
+def _landed_within(f: Flight, max_steps: int) -> np.ndarray:
+    """(N,) whether each threat of ``f`` is down within ``max_steps`` steps (or was down at the start)."""
+    return (f.landing_step >= 0) & ((f.landing_step < max_steps) | f.down_at_start)
+
+
+def _flight_batch(x: np.ndarray, flights: list[Flight | None], step_s: float, max_steps: int) -> Flight:
+    """The flight of states ``x`` (N, 6) as :func:`_integrate` flies them with at most ``max_steps``
+    steps, reusing ``flights`` (one row each, from the same states with the same step; None: none).
+
+    Bit for bit the same as one batch: rows are integrated independently and a landed row is held
+    frozen, so a longer flight cut short or a landed one held on gives the states the batch would
+    have had. Rows without a flight, or still in the air at the end of a too short one, are integrated.
+    """
+    flights = list(flights)
+    todo = [i for i, f in enumerate(flights)
+            if f is None or (f.r.shape[1] - 1 < max_steps and not _landed_within(f, max_steps).all())]
+    if todo:
+        fresh = _integrate(x[todo], step_s, max_steps)
+        for j, i in enumerate(todo):
+            flights[i] = fresh.row(j)
+    r, v, land, dt, impact = [], [], [], [], []
+    for f in flights:
+        landed = _landed_within(f, max_steps)
+        keep = np.minimum(np.arange(max_steps + 1), f.r.shape[1] - 1)
+        r.append(f.r[:, keep])
+        v.append(f.v[:, keep])
+        land.append(np.where(landed, f.landing_step, -1))
+        dt.append(np.where(landed, f.dt_land_s, np.nan))
+        impact.append(np.where(landed[:, None], f.impact, np.nan))
+    land_all, down = np.concatenate(land), np.concatenate([f.down_at_start for f in flights])
+    steps = int(np.max(np.where(land_all >= 0, land_all + 1, max_steps)[~down], initial=0))
+    return Flight(np.concatenate(r)[:, :steps + 1], np.concatenate(v)[:, :steps + 1], land_all,
+                  np.concatenate(dt), np.concatenate(impact), down, step_s)
+
+
+def _integrate(x: np.ndarray, step_s: float, max_steps: int) -> Flight:
     """RK4 flight of states (N, 6) until every one has come down or ``max_steps`` steps have passed.
 
     One batched RK4 step per loop turn over the threats still up; the ground crossings are located
@@ -96,16 +139,24 @@ def _integrate(x: np.ndarray, step_s: float, max_steps: int) -> _Flight:
     alt_before, alt_after = np.zeros(n), np.zeros(n)
     k = 0
     while up.any() and k < max_steps:
-        idx = np.flatnonzero(up)
-        r, v = r_steps[-1].copy(), v_steps[-1].copy()
-        r1, v1 = rk4_step(r[idx], v[idx], step_s, ballistic_accel_ecef)
-        alt1 = altitude_m(r1)
-        r[idx], v[idx] = r1, v1
-        down = idx[alt1 <= 0.0]
-        landing[down] = k
-        alt_before[down], alt_after[down] = alt0[down], alt1[alt1 <= 0.0]
+        if up.all():  # every row steps: no gathering and scattering of rows
+            r, v = rk4_step(r_steps[-1], v_steps[-1], step_s, ballistic_accel_ecef)
+            idx, alt1 = slice(None), altitude_m(r)
+            hit = np.flatnonzero(alt1 <= 0.0)
+            down = hit
+        else:
+            idx = np.flatnonzero(up)
+            r, v = r_steps[-1].copy(), v_steps[-1].copy()
+            r1, v1 = rk4_step(r[idx], v[idx], step_s, ballistic_accel_ecef)
+            alt1 = altitude_m(r1)
+            r[idx], v[idx] = r1, v1
+            hit = np.flatnonzero(alt1 <= 0.0)
+            down = idx[hit]
+        if down.size:
+            landing[down] = k
+            alt_before[down], alt_after[down] = alt0[down], alt1[hit]
+            up[down] = False
         alt0[idx] = alt1
-        up[down] = False
         r_steps.append(r)
         v_steps.append(v)
         k += 1
@@ -118,11 +169,12 @@ def _integrate(x: np.ndarray, step_s: float, max_steps: int) -> _Flight:
         dt_land[came], impact[came] = _ground_crossing(r_all[came, k], v_all[came, k], r_all[came, k + 1],
                                                        v_all[came, k + 1], alt_before[came], alt_after[came],
                                                        step_s)
-    return _Flight(r_all, v_all, landing, dt_land, impact)
+    return Flight(r_all, v_all, landing, dt_land, impact, already_down, step_s)
 
 
 def predict_trajectories(x_ecef: np.ndarray, t0_s: float, horizon_s: float, step_s: float, *,
-                         integration_step_s: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                         integration_step_s: float | None = None,
+                         flights: list[Flight | None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Predicted trajectories of threats with states ``x_ecef`` (T, 6) at ``t0_s`` on a common time grid.
 
     Returns ``times_s`` (K,) = t0 + k * step up to ``t0_s + horizon_s``, positions ``r_ecef`` (T, K, 3)
@@ -133,6 +185,10 @@ def predict_trajectories(x_ecef: np.ndarray, t0_s: float, horizon_s: float, step
     ``integration_step_s`` (a whole multiple of ``step_s``; default ``step_s``) is the RK4 step; the
     samples inside each step are cubic Hermite interpolants of its end states (drag-free, a 40 s step
     puts them within a metre of the 2 s integration over a 10-minute flight).
+
+    ``flights`` (one per threat or None, e.g. the mean flights of :func:`predict_impact_and_flights`
+    from the same states at ``t0_s`` with step ``integration_step_s``) are reused instead of integrating
+    again, with bit-identical results; threats without one (or with one too short) are integrated.
     """
     x = np.asarray(x_ecef, float).reshape(-1, 6)
     m = 1 if integration_step_s is None else int(round(integration_step_s / step_s))
@@ -140,7 +196,13 @@ def predict_trajectories(x_ecef: np.ndarray, t0_s: float, horizon_s: float, step
         raise ValueError(f"integration_step_s={integration_step_s!r}: expected a whole multiple of step_s={step_s!r}")
     h = m * step_s
     n_samples = int(np.floor(horizon_s / step_s + 1e-9))
-    f = _integrate(x, h, -(-n_samples // m))
+    max_steps = -(-n_samples // m)
+    if flights is None:
+        f = _integrate(x, h, max_steps)
+    elif len(flights) != len(x) or any(fl is not None and fl.step_s != h for fl in flights):
+        raise ValueError(f"flights: expected {len(x)} flights (or None) integrated with steps of {h!r} s")
+    else:
+        f = _flight_batch(x, flights, h, max_steps)
     # Sample j (time j * step_s) lies in integration step (j - 1) // m, at fraction ((j - 1) % m + 1) / m.
     j = np.arange(1, min(n_samples, (f.r.shape[1] - 1) * m) + 1)
     step, frac = (j - 1) // m, ((j - 1) % m + 1) / m
@@ -155,14 +217,6 @@ def predict_trajectories(x_ecef: np.ndarray, t0_s: float, horizon_s: float, step
     last = int(gone[0]) if gone.size else k   # stop at the first sample with every threat down
     times_s = t0_s + step_s * np.arange(last + 1)
     return times_s, r_out[:, : last + 1], alive[:, : last + 1]
-
-
-def _fly_to_ground(x: np.ndarray, step_s: float, max_flight_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """Flight time [s] (N,) and ECEF impact point (N, 3) of states (N, 6); NaN if not landed in time."""
-    f = _integrate(x, step_s, int(np.ceil(max_flight_s / step_s - 1e-9)))
-    landed = f.landing_step >= 0
-    dt_s = np.where(landed, f.landing_step * step_s + f.dt_land_s, np.nan)
-    return dt_s, f.impact
 
 
 def _sigma_points(x: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -188,16 +242,28 @@ def predict_impact(x_ecef: np.ndarray, p_ecef: np.ndarray, t0_s: float, *, step_
     mean impact time and point are the weighted sigma-point means (the point projected onto the
     ellipsoid), the covariance is that of the sigma impact points in the east/north plane there.
     """
+    return predict_impact_and_flights(x_ecef, p_ecef, t0_s, step_s=step_s, max_flight_s=max_flight_s)[0]
+
+
+def predict_impact_and_flights(x_ecef: np.ndarray, p_ecef: np.ndarray, t0_s: float, *, step_s: float = 2.0,
+                               max_flight_s: float = 3600.0) -> tuple[ImpactPrediction, Flight]:
+    """:func:`predict_impact`, and the flight (RK4 steps of ``step_s``) of each mean state (T rows): the
+    central sigma point is the mean itself, so :func:`predict_trajectories` can sample it (``flights``)."""
     x = np.asarray(x_ecef, float).reshape(-1, 6)
     p = np.asarray(p_ecef, float).reshape(-1, 6, 6)
     sigma, wm, wc = _sigma_points(x, p)
     n_threats, n_sigma = sigma.shape[:2]
-    dt_s, r_imp = _fly_to_ground(sigma.reshape(-1, 6), step_s, max_flight_s)
-    dt_s, r_imp = dt_s.reshape(n_threats, n_sigma), r_imp.reshape(n_threats, n_sigma, 3)
+    f = _integrate(sigma.reshape(-1, 6), step_s, int(np.ceil(max_flight_s / step_s - 1e-9)))
+    landed = f.landing_step >= 0
+    dt_s = np.where(landed, f.landing_step * step_s + f.dt_land_s, np.nan).reshape(n_threats, n_sigma)
+    r_imp = f.impact.reshape(n_threats, n_sigma, 3)
     lat, lon, _ = ecef_to_geodetic(np.einsum("s,tsi->ti", wm, r_imp))
     impact = geodetic_to_ecef(lat, lon, 0.0)
     en = np.einsum("tij,tsj->tsi", enu_basis(lat, lon)[:, :2, :], r_imp - impact[:, None, :])
     dev = en - np.einsum("s,tsi->ti", wm, en)[:, None, :]
     cov = np.einsum("s,tsi,tsj->tij", wc, dev, dev)
+    central = np.arange(n_threats) * n_sigma
+    mean_flight = Flight(f.r[central], f.v[central], f.landing_step[central], f.dt_land_s[central],
+                         f.impact[central], f.down_at_start[central], step_s)
     return ImpactPrediction(t_impact_s=t0_s + dt_s @ wm, impact_ecef=impact, impact_lat_rad=lat,
-                            impact_lon_rad=lon, cov_en_m2=cov)
+                            impact_lon_rad=lon, cov_en_m2=cov), mean_flight

@@ -12,7 +12,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from shieldwall import geo
-from shieldwall.assess.prediction import ImpactPrediction, predict_impact, predict_trajectories
+from shieldwall.assess.prediction import (Flight, ImpactPrediction, predict_impact, predict_impact_and_flights,
+                                          predict_trajectories)
 from shieldwall.assess.threat import endangered_assets
 from shieldwall.c2.deconfliction import Engagement, EngagementBook
 from shieldwall.c2.node import Output, Record, Send
@@ -105,7 +106,8 @@ class PredictionMemo:
     state they were made from and reused while that state, flown on to now, lies within
     ``REUSE_MAHALANOBIS`` standard deviations of the current estimate and the position uncertainty has
     not shrunk below ``REUSE_SIGMA_RATIO`` of what it was (a sharper track earns a sharper prediction).
-    Trajectories, sampled every ``PREDICTION_STEP_S`` to the ground, are reused shifted by whole samples.
+    Trajectories, sampled every ``PREDICTION_STEP_S`` to the ground, are reused shifted by whole samples;
+    a fresh one is sampled from the mean state's flight that the impact prediction integrated anyway.
     """
 
     REUSE_MAHALANOBIS = 1.0
@@ -114,6 +116,7 @@ class PredictionMemo:
     def __init__(self) -> None:
         self._rows: dict[int, tuple] = {}       # id -> (x, position sigma, t_s, impact row)
         self._paths: dict[int, tuple] = {}      # id -> (t0_s, r (K, 3), alive (K,))
+        self._flights: dict[int, tuple] = {}    # id -> (Flight of the means, row) of the latest fresh impacts
 
     def impacts(self, ids: np.ndarray, x: np.ndarray, P: np.ndarray, t_s: float,
                 assets: AssetTable) -> tuple[ImpactPrediction, np.ndarray]:
@@ -130,11 +133,14 @@ class PredictionMemo:
             sigma_now = np.sqrt(np.trace(P[known][:, :3, :3], axis1=1, axis2=2))
             stale = (d2 > self.REUSE_MAHALANOBIS**2) | (sigma_now < self.REUSE_SIGMA_RATIO * np.array([o[1] for o in old]))
             fresh = sorted(fresh + [k for k, s in zip(known, stale) if s])
+        self._flights = {}
         if fresh:
-            new = predict_impact(x[fresh], P[fresh], t_s, step_s=INTEGRATION_STEP_S)
+            new, flight = predict_impact_and_flights(x[fresh], P[fresh], t_s, step_s=INTEGRATION_STEP_S)
             p_hit, _ = endangered_assets(new, assets.ecef, assets.radius_m, assets.value)
+            sigma = np.sqrt(np.trace(P[fresh][:, :3, :3], axis1=1, axis2=2)).tolist()
             for j, k in enumerate(fresh):
-                self._rows[ids[k]] = (x[k].copy(), float(np.sqrt(np.trace(P[k, :3, :3]))), t_s,
+                self._flights[ids[k]] = (flight, j)
+                self._rows[ids[k]] = (x[k].copy(), sigma[j], t_s,
                                       (new.t_impact_s[j], new.impact_ecef[j], new.impact_lat_rad[j],
                                        new.impact_lon_rad[j], new.cov_en_m2[j]), p_hit[j])
                 self._paths.pop(ids[k], None)
@@ -146,6 +152,14 @@ class PredictionMemo:
                                   np.array([r[4] for r in rows]).reshape(-1, 2, 2))
         return impact, np.array([self._rows[i][4] for i in ids]).reshape(len(ids), len(assets.ids))
 
+    def _mean_flight(self, track: int, x: np.ndarray, t_s: float) -> Flight | None:
+        """The flight of state ``x`` (6,) at ``t_s`` that the latest :meth:`impacts` integrated for
+        ``track`` (its sigma-point mean), or None if it integrated none from that state."""
+        if track not in self._flights or self._rows[track][2] != t_s or not np.array_equal(self._rows[track][0], x):
+            return None
+        flight, row = self._flights[track]
+        return flight.row(row)
+
     def trajectories(self, ids: np.ndarray, x: np.ndarray, t_s: float,
                      t_impact_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:func:`predict_trajectories` of tracks ``ids`` (states ``x`` at ``t_s``) to the ground, on a
@@ -155,8 +169,9 @@ class PredictionMemo:
         fresh = [k for k, i in enumerate(ids) if i not in shift or abs(shift[i] - round(shift[i])) > 1e-9]
         if fresh:
             horizon = max(float(np.nanmax(t_impact_s[fresh]) - t_s) + PREDICTION_STEP_S, PREDICTION_STEP_S)
+            flights = [self._mean_flight(ids[k], x[k], t_s) for k in fresh]
             _, r, alive = predict_trajectories(x[fresh], t_s, horizon, PREDICTION_STEP_S,
-                                               integration_step_s=INTEGRATION_STEP_S)
+                                               integration_step_s=INTEGRATION_STEP_S, flights=flights)
             for j, k in enumerate(fresh):
                 self._paths[ids[k]] = (t_s, r[j], alive[j])
         parts = []

@@ -13,11 +13,14 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from shieldwall.geo import altitude_m
+from shieldwall.geo import altitude_m, height_bounds_m
 from shieldwall.world.flyout import flyout_time_s
 
 #: Elements of one (battery, threat, time) chunk of the window computation (bounds temporary memory).
 _CHUNK_ELEMENTS = 1 << 21
+#: Margin [m] about the cheap height bounds inside which a sample's exact height is computed; far above
+#: the error of either (sub-millimetre).
+_HEIGHT_MARGIN_M = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,18 @@ class Windows:
     def engageable(self) -> np.ndarray:
         """(B, T) bool: the battery has at least one feasible intercept of the threat."""
         return ~np.isnan(self.earliest_s)
+
+
+def _band_heights_m(r_ecef: np.ndarray, limits_m: np.ndarray) -> np.ndarray:
+    """Heights [m] (...) of points (..., 3) that compare with every one of ``limits_m`` as the exact
+    ellipsoidal heights do: exact (:func:`~shieldwall.geo.altitude_m`) where a limit lies within the
+    cheap bounds of :func:`~shieldwall.geo.height_bounds_m` (plus a margin), the lower bound elsewhere."""
+    lo, hi = height_bounds_m(r_ecef)
+    limits = np.sort(np.asarray(limits_m, float).ravel())
+    below = np.searchsorted(limits, lo - _HEIGHT_MARGIN_M)
+    near = below != np.searchsorted(limits, hi + _HEIGHT_MARGIN_M, "right")  # a limit in [lo - m, hi + m]
+    lo[near] = altitude_m(r_ecef[near])
+    return lo
 
 
 def _window_chunk(battery_ecef, params, b, times_s, r_ecef, alive, alt_m, t_now_s, ka_delay_s):
@@ -111,7 +126,7 @@ def engagement_windows(battery_ecef: np.ndarray, params: InterceptorParams, time
     if params.pk.shape not in ((1,), (n_b,)):
         raise ValueError(f"params describe {params.pk.shape[0]} batteries, battery_ecef {n_b}")
     params = InterceptorParams(*(np.broadcast_to(getattr(params, f.name), (n_b,)) for f in fields(params)))
-    alt_m = altitude_m(r_ecef)
+    alt_m = _band_heights_m(r_ecef, np.concatenate([params.min_alt_m, params.max_alt_m]))
     chunk = max(1, _CHUNK_ELEMENTS // max(1, r_ecef.shape[0] * r_ecef.shape[1]))
     parts = [_window_chunk(battery_ecef, params, slice(i, i + chunk), times_s, r_ecef, alive, alt_m,
                            t_now_s, ka_delay_s) for i in range(0, n_b, chunk)]

@@ -39,14 +39,19 @@ def radar_scan(model: SensorModel, t_s: float, r_ecef: np.ndarray, rcs_m2: np.nd
         raise ValueError(f"radar_scan needs a 'radar' sensor; {model.name!r} is {model.kind!r}")
     r = np.asarray(r_ecef, float).reshape(-1, 3)
     n = r.shape[0]
-    rae = measurement_function("rae", r, model.origin_ecef, model.basis)
-    visible = np.asarray(in_flight, bool) & _radar_visible(model, r, rae)
-    pd = swerling1_pd(model.pfa, radar_snr(model, np.maximum(rae[:, 0], 1.0), rcs_m2))
     draw = rng.random(n)
     sigma = np.array([model.range_sigma_m, model.angle_sigma_rad, model.angle_sigma_rad])
     noise = rng.standard_normal((n, 3)) * sigma
-    detected = visible & (draw < pd)
-    z_true = rae[detected] + noise[detected]
+    detected = np.empty(0, np.intp)
+    z_true = np.empty((0, 3))
+    flying = np.flatnonzero(np.broadcast_to(np.asarray(in_flight, bool), (n,)))  # only these can be detected
+    if flying.size:
+        rae = measurement_function("rae", r[flying], model.origin_ecef, model.basis)
+        rcs = np.broadcast_to(np.asarray(rcs_m2, float), (n,))[flying]
+        pd = swerling1_pd(model.pfa, radar_snr(model, np.maximum(rae[:, 0], 1.0), rcs))
+        hit = _radar_visible(model, r[flying], rae) & (draw[flying] < pd)
+        detected = flying[hit]
+        z_true = rae[hit] + noise[detected]
 
     n_fa = rng.poisson(model.false_alarms_per_scan)
     az0, az_width, el0, el_width = _radar_sector(model)
@@ -56,7 +61,7 @@ def radar_scan(model: SensorModel, t_s: float, r_ecef: np.ndarray, rcs_m2: np.nd
     order = rng.permutation(z_true.shape[0] + n_fa)
     z = np.concatenate([z_true, z_fa])[order]
     z[:, 1] = wrap_azimuth(z[:, 1])
-    truth_index = np.concatenate([np.flatnonzero(detected), np.full(n_fa, -1, np.intp)])[order]
+    truth_index = np.concatenate([detected, np.full(n_fa, -1, np.intp)])[order]
     R = np.diag(sigma**2)
     for a in (z, truth_index, R):
         a.setflags(write=False)

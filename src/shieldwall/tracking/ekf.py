@@ -88,6 +88,8 @@ def predict(x: np.ndarray, P: np.ndarray, dt_s: np.ndarray | float, q_accel: flo
     dt = np.broadcast_to(np.asarray(dt_s, float), (k,))
     if k == 0:
         return x.copy(), P.copy()
+    if not dt.any():  # a zero step is exactly the identity (F = I, Q = 0): skip the arithmetic
+        return x.copy(), _symmetric(P)
     n_sub, h = _substeps(dt, max_step_s)
     hh = h[:, None, None]
     Q = process_noise(h, q_accel)
