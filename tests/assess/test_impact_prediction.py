@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shieldwall.assess.prediction import ImpactPrediction, predict_impact, predict_trajectories
 from shieldwall.geo import altitude_m, ecef_to_geodetic, enu_basis, geodetic_to_ecef
@@ -176,21 +178,70 @@ def test_long_integration_steps_match_short_ones():
         predict_trajectories(STATES, 0.0, 100.0, 2.0, integration_step_s=5.0)
 
 
-@pytest.mark.parametrize("horizon_s", [30.0, 300.0, 900.0, 5000.0])
-def test_trajectories_from_the_impact_flights_are_bit_identical(horizon_s):
-    """Sampling the mean flights that the impact prediction integrated (some missing, flights of other
-    batches, horizons shorter and longer than the flights) gives exactly the integrated trajectories."""
-    from shieldwall.assess.prediction import predict_impact_and_flights
+def test_carried_flights_with_no_offset_are_the_integrated_trajectories():
+    """The mean flights kept by the unscented prediction, carried by a zero offset, sample exactly as the
+    trajectories integrated from the same states."""
+    from shieldwall.assess.prediction import carried_trajectories, predict_impact_and_flights
 
     P = np.broadcast_to(np.diag([300.0**2] * 3 + [10.0**2] * 3), (len(STATES), 6, 6))
-    impact, flight = predict_impact_and_flights(STATES, P, 0.0, step_s=40.0, max_flight_s=600.0)
-    np.testing.assert_array_equal(impact.impact_ecef, predict_impact(STATES, P, 0.0, step_s=40.0,
-                                                                     max_flight_s=600.0).impact_ecef)
-    _, other = predict_impact_and_flights(STATES[1:2], P[1:2], 0.0, step_s=40.0)  # a batch of its own
-    flights = [flight.row(0), other.row(0), None, flight.row(3), flight.row(4)]
-    ref = predict_trajectories(STATES, 5.0, horizon_s, 2.0, integration_step_s=40.0)
-    got = predict_trajectories(STATES, 5.0, horizon_s, 2.0, integration_step_s=40.0, flights=flights)
+    impact, flights = predict_impact_and_flights(STATES, P, 5.0, step_s=40.0)
+    np.testing.assert_array_equal(impact.impact_ecef, predict_impact(STATES, P, 5.0, step_s=40.0).impact_ecef)
+    got = carried_trajectories(flights, np.zeros((len(STATES), 6)), 5.0, 2.0)
+    ref = predict_trajectories(STATES, 5.0, float(got[0][-1] - 5.0), 2.0, integration_step_s=40.0)
     for a, b in zip(ref, got):
         np.testing.assert_array_equal(a, b)
-    with pytest.raises(ValueError, match="flights"):
-        predict_trajectories(STATES, 5.0, horizon_s, 2.0, flights=flights)
+
+
+#: Midcourse and late-flight threats with track-like uncertainty (position sigma 200 m, velocity 5 m/s).
+CARRY_STATES = _states([55.0, 58.0, 57.0], [15.0, 5.0, 20.0], [150e3, 250e3, 40e3],
+                       [[1500.0, -800.0, 300.0], [-1200.0, 900.0, 100.0], [1500.0, 500.0, -1200.0]])
+CARRY_P = np.broadcast_to(np.diag([200.0**2] * 3 + [5.0**2] * 3), (3, 6, 6))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.floats(0.0, 3.0), st.floats(0.3, 1.5))
+def test_carried_prediction_matches_a_fresh_one(seed, offset, shrink):
+    """A prediction carried to a state moved by up to three sigma-point spreads, with its covariance
+    scaled, agrees with the unscented prediction made afresh there: the impact point within a tenth of
+    its own spread, the covariance within 5 %, the trajectory within the same distance; and the
+    carry's own bound on its second-order error holds."""
+    from shieldwall.assess.prediction import carried_trajectories, carry_prediction, predict_impact_and_flights
+    from shieldwall.tracking.ekf import predict
+
+    _, flights = predict_impact_and_flights(CARRY_STATES, CARRY_P, 0.0, step_s=40.0)
+    x1, P1 = predict(CARRY_STATES, CARRY_P, 20.0, 0.0)
+    rng = np.random.default_rng(seed)
+    d = rng.normal(size=(3, 6))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    x = x1 + np.sqrt(3.0) * offset * np.einsum("tij,tj->ti", np.linalg.cholesky(P1), d)
+    P = P1 * shrink
+    carried = carry_prediction(flights, x, P, 20.0)
+    fresh, fresh_flights = predict_impact_and_flights(x, P, 20.0, step_s=40.0)
+    assert carried.valid.all()
+    np.testing.assert_allclose(carried.offset, offset, rtol=0.05, atol=0.01)
+    spread = np.sqrt(np.trace(fresh.cov_en_m2, axis1=1, axis2=2))
+    error = np.linalg.norm(carried.impact.impact_ecef - fresh.impact_ecef, axis=-1)
+    assert np.all(error <= 0.1 * spread)
+    assert np.all(error <= carried.curvature_m + 2.0)
+    np.testing.assert_allclose(carried.impact.t_impact_s, fresh.t_impact_s, atol=0.5)
+    np.testing.assert_allclose(np.trace(carried.impact.cov_en_m2, axis1=1, axis2=2), spread**2, rtol=0.05)
+    t_c, r_c, a_c = carried_trajectories(flights, carried.c, 20.0, 2.0)
+    t_f, r_f, a_f = carried_trajectories(fresh_flights, np.zeros((3, 6)), 20.0, 2.0)
+    k = min(len(t_c), len(t_f))
+    np.testing.assert_array_equal(t_c[:k], t_f[:k])
+    both = a_c[:, :k] & a_f[:, :k]
+    assert np.all(np.linalg.norm(r_c[:, :k] - r_f[:, :k], axis=-1) <= np.where(both, 0.1 * spread[:, None], np.inf))
+
+
+def test_a_coasted_state_carries_the_old_prediction():
+    """Flying the old mean on without an update gives back the old prediction (to the metre the 40 s
+    Hermite steps leave between them)."""
+    from shieldwall.assess.prediction import carry_prediction, predict_impact_and_flights
+    from shieldwall.tracking.ekf import predict
+
+    old, flights = predict_impact_and_flights(CARRY_STATES, CARRY_P, 0.0, step_s=40.0)
+    x1, P1 = predict(CARRY_STATES, CARRY_P, 30.0, 0.0, max_step_s=2.0)
+    carried = carry_prediction(flights, x1, P1, 30.0)
+    assert np.all(carried.offset < 0.01) and np.all(carried.curvature_m < 1.0)
+    np.testing.assert_allclose(carried.impact.impact_ecef, old.impact_ecef, atol=5.0)
+    np.testing.assert_allclose(carried.impact.cov_en_m2, old.cov_en_m2, rtol=0.02)

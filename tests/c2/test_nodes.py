@@ -138,9 +138,9 @@ def test_node_logic_is_pure():
             assert not {n.split(".")[0] for n in names} & forbidden, (path.name, names)
 
 
-def test_prediction_memo_reuses_only_what_has_not_changed():
-    """Reused predictions agree with fresh ones (a coasted state flies the same arc); a state moved by
-    many sigma is predicted afresh."""
+def test_prediction_memo_carries_small_changes_and_repredicts_large_ones():
+    """A coasted or slightly updated track carries its prediction (agreeing with a fresh one to a small
+    fraction of the impact spread, trajectory included); a state moved by many sigma is predicted afresh."""
     from shieldwall.assess.prediction import predict_impact, predict_trajectories
     from shieldwall.c2.planner import INTEGRATION_STEP_S, PREDICTION_STEP_S, PredictionMemo
     from shieldwall.geo import enu_basis, geodetic_to_ecef
@@ -155,25 +155,25 @@ def test_prediction_memo_reuses_only_what_has_not_changed():
     ids = np.array([7, 9])
     assets = AssetTable(("a",), ("n1",), np.zeros((1, 3)), np.ones(1), np.ones(1))
     first, _ = memo.impacts(ids, x0, P0, 100.0, assets)
-    memo.trajectories(ids, x0, 100.0, first.t_impact_s)
-    x1, _ = predict(x0, np.zeros((2, 6, 6)), 4.0, 0.0)
-    reused, _ = memo.impacts(ids, x1, P0, 104.0, assets)
-    np.testing.assert_array_equal(reused.impact_ecef, first.impact_ecef)
-    fresh = predict_impact(x1, P0, 104.0, step_s=INTEGRATION_STEP_S)
-    np.testing.assert_allclose(reused.impact_ecef, fresh.impact_ecef, atol=5.0)
-    times, paths, alive = memo.trajectories(ids, x1, 104.0, reused.t_impact_s)
-    t_ref, p_ref, a_ref = predict_trajectories(x1, 104.0, float(np.max(reused.t_impact_s) - 104.0) + PREDICTION_STEP_S,
+    x1, P1 = predict(x0, P0, 4.0, 0.0)
+    x1[:, :3] += 50.0                                    # a small update
+    carried, _ = memo.impacts(ids, x1, P1, 104.0, assets)
+    fresh = predict_impact(x1, P1, 104.0, step_s=INTEGRATION_STEP_S)
+    spread = np.sqrt(np.trace(fresh.cov_en_m2, axis1=1, axis2=2))
+    assert np.all(np.linalg.norm(carried.impact_ecef - fresh.impact_ecef, axis=-1) < 0.02 * spread)
+    assert np.all(np.linalg.norm(carried.impact_ecef - first.impact_ecef, axis=-1) > 1.0)   # it moved
+    times, paths, alive = memo.trajectories(np.arange(2), 104.0)
+    t_ref, p_ref, a_ref = predict_trajectories(x1, 104.0, float(np.max(fresh.t_impact_s) - 104.0) + PREDICTION_STEP_S,
                                                PREDICTION_STEP_S, integration_step_s=INTEGRATION_STEP_S)
     k = min(len(times), len(t_ref))
     np.testing.assert_allclose(times[:k], t_ref[:k])
     both = alive[:, :k] & a_ref[:, :k]
-    assert np.linalg.norm(paths[:, :k] - p_ref[:, :k], axis=-1)[both].max() < 5.0
+    assert np.linalg.norm(paths[:, :k] - p_ref[:, :k], axis=-1)[both].max() < 20.0
     moved = x1.copy()
-    moved[0, :3] += 5 * 200.0
-    again, _ = memo.impacts(ids, moved, P0, 104.0, assets)
-    direct = predict_impact(moved[:1], P0[:1], 104.0, step_s=INTEGRATION_STEP_S)
-    np.testing.assert_allclose(again.impact_ecef[0], direct.impact_ecef[0], atol=1e-6)
-    np.testing.assert_array_equal(again.impact_ecef[1], first.impact_ecef[1])
+    moved[0, :3] += 20 * 200.0
+    again, _ = memo.impacts(ids, moved, P1, 104.0, assets)
+    direct = predict_impact(moved[:1], P1[:1], 104.0, step_s=INTEGRATION_STEP_S)
+    np.testing.assert_array_equal(again.impact_ecef[0], direct.impact_ecef[0])
 
 
 @settings(max_examples=30, deadline=None)

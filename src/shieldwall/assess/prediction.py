@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shieldwall.geo import altitude_m, ecef_to_geodetic, enu_basis, geodetic_to_ecef
+from shieldwall.geo import A_M, B_M, altitude_m, ecef_to_geodetic, enu_basis, geodetic_to_ecef
 from shieldwall.world.dynamics import ballistic_accel_ecef, rk4_step
 
 #: Unscented-transform scaling (Julier's kappa = 3 - n for n = 6): sigma points at +-sqrt(3) standard
@@ -66,13 +66,14 @@ def _hermite_state(r0, v0, r1, v1, h, u):
 
 @dataclass(frozen=True, slots=True)
 class Flight:
-    """States at every integration step of N threats, and where each came down.
+    """States at every integration step of N objects, and where each came down.
 
-    ``r``, ``v`` (N, S+1, 3): states at step boundaries (rows frozen after their landing step);
-    ``landing_step`` (N,): index of the step in which the threat reached the ground (-1: not within
-    the horizon; 0 with ``dt_land_s`` = 0 for a threat already down); ``dt_land_s`` (N,): time into
-    that step [s]; ``impact`` (N, 3): the crossing point (NaN if none); ``down_at_start`` (N,): already
-    at height <= 0 at the start; ``step_s``: the integration step [s].
+    ``r``, ``v`` (N, S+1, 3): states at step boundaries; a row flies on below the ground for
+    :data:`FLY_ON_STEPS` steps after its landing step (so differences between neighbouring flights stay
+    smooth through the landing) and is held frozen after that; ``landing_step`` (N,): index of the step
+    in which it reached the ground (-1: not within the horizon; 0 with ``dt_land_s`` = 0 for an object
+    already down); ``dt_land_s`` (N,): time into that step [s]; ``impact`` (N, 3): the crossing point
+    (NaN if none); ``step_s``: the integration step [s].
     """
 
     r: np.ndarray
@@ -80,83 +81,46 @@ class Flight:
     landing_step: np.ndarray
     dt_land_s: np.ndarray
     impact: np.ndarray
-    down_at_start: np.ndarray
     step_s: float
 
-    def row(self, i: int) -> Flight:
-        """The flight of threat ``i`` alone (a batch of one)."""
-        return Flight(self.r[i:i + 1], self.v[i:i + 1], self.landing_step[i:i + 1], self.dt_land_s[i:i + 1],
-                      self.impact[i:i + 1], self.down_at_start[i:i + 1], self.step_s)
+    @property
+    def t_land_s(self) -> np.ndarray:
+        """(N,) flight time [s] to the ground crossing (inf: none within the horizon)."""
+        return np.where(self.landing_step >= 0, self.landing_step * self.step_s + self.dt_land_s, np.inf)
 
 
-def _landed_within(f: Flight, max_steps: int) -> np.ndarray:
-    """(N,) whether each threat of ``f`` is down within ``max_steps`` steps (or was down at the start)."""
-    return (f.landing_step >= 0) & ((f.landing_step < max_steps) | f.down_at_start)
+#: Steps a landed row keeps flying below the ground before it is frozen.
+FLY_ON_STEPS = 3
+_ELLIPSOID_WEIGHTS = np.array([1.0 / A_M**2, 1.0 / A_M**2, 1.0 / B_M**2])
 
 
-def _flight_batch(x: np.ndarray, flights: list[Flight | None], step_s: float, max_steps: int) -> Flight:
-    """The flight of states ``x`` (N, 6) as :func:`_integrate` flies them with at most ``max_steps``
-    steps, reusing ``flights`` (one row each, from the same states with the same step; None: none).
-
-    Bit for bit the same as one batch: rows are integrated independently and a landed row is held
-    frozen, so a longer flight cut short or a landed one held on gives the states the batch would
-    have had. Rows without a flight, or still in the air at the end of a too short one, are integrated.
-    """
-    flights = list(flights)
-    todo = [i for i, f in enumerate(flights)
-            if f is None or (f.r.shape[1] - 1 < max_steps and not _landed_within(f, max_steps).all())]
-    if todo:
-        fresh = _integrate(x[todo], step_s, max_steps)
-        for j, i in enumerate(todo):
-            flights[i] = fresh.row(j)
-    r, v, land, dt, impact = [], [], [], [], []
-    for f in flights:
-        landed = _landed_within(f, max_steps)
-        keep = np.minimum(np.arange(max_steps + 1), f.r.shape[1] - 1)
-        r.append(f.r[:, keep])
-        v.append(f.v[:, keep])
-        land.append(np.where(landed, f.landing_step, -1))
-        dt.append(np.where(landed, f.dt_land_s, np.nan))
-        impact.append(np.where(landed[:, None], f.impact, np.nan))
-    land_all, down = np.concatenate(land), np.concatenate([f.down_at_start for f in flights])
-    steps = int(np.max(np.where(land_all >= 0, land_all + 1, max_steps)[~down], initial=0))
-    return Flight(np.concatenate(r)[:, :steps + 1], np.concatenate(v)[:, :steps + 1], land_all,
-                  np.concatenate(dt), np.concatenate(impact), down, step_s)
+def _above_ground(r: np.ndarray) -> np.ndarray:
+    """(N,) whether ECEF points (N, 3) lie outside the WGS-84 ellipsoid (height > 0), without trigonometry."""
+    return (r * r) @ _ELLIPSOID_WEIGHTS > 1.0
 
 
 def _integrate(x: np.ndarray, step_s: float, max_steps: int) -> Flight:
     """RK4 flight of states (N, 6) until every one has come down or ``max_steps`` steps have passed.
 
-    One batched RK4 step per loop turn over the threats still up; the ground crossings are located
-    afterwards, all in one batch.
+    One batched RK4 step of every row per loop turn (landed rows fly on, then stay frozen); the ground
+    crossings are located afterwards, all in one batch.
     """
-    n = len(x)
-    r_steps, v_steps = [x[:, :3].copy()], [x[:, 3:].copy()]
-    alt0 = altitude_m(r_steps[0])
-    up = alt0 > 0.0
+    r, v = x[:, :3].copy(), x[:, 3:].copy()
+    r_steps, v_steps = [r], [v]
+    up = _above_ground(r)
     already_down = ~up
     landing = np.where(up, -1, 0)
-    alt_before, alt_after = np.zeros(n), np.zeros(n)
+    frozen = already_down.copy()
     k = 0
     while up.any() and k < max_steps:
-        if up.all():  # every row steps: no gathering and scattering of rows
-            r, v = rk4_step(r_steps[-1], v_steps[-1], step_s, ballistic_accel_ecef)
-            idx, alt1 = slice(None), altitude_m(r)
-            hit = np.flatnonzero(alt1 <= 0.0)
-            down = hit
-        else:
-            idx = np.flatnonzero(up)
-            r, v = r_steps[-1].copy(), v_steps[-1].copy()
-            r1, v1 = rk4_step(r[idx], v[idx], step_s, ballistic_accel_ecef)
-            alt1 = altitude_m(r1)
-            r[idx], v[idx] = r1, v1
-            hit = np.flatnonzero(alt1 <= 0.0)
-            down = idx[hit]
-        if down.size:
-            landing[down] = k
-            alt_before[down], alt_after[down] = alt0[down], alt1[hit]
-            up[down] = False
-        alt0[idx] = alt1
+        r1, v1 = rk4_step(r, v, step_s, ballistic_accel_ecef)
+        if frozen.any():
+            r1, v1 = np.where(frozen[:, None], r, r1), np.where(frozen[:, None], v, v1)
+        down = np.flatnonzero(up & ~_above_ground(r1))
+        landing[down] = k
+        up[down] = False
+        frozen |= (landing >= 0) & (k - landing >= FLY_ON_STEPS)
+        r, v = r1, v1
         r_steps.append(r)
         v_steps.append(v)
         k += 1
@@ -166,15 +130,31 @@ def _integrate(x: np.ndarray, step_s: float, max_steps: int) -> Flight:
     came = np.flatnonzero((landing >= 0) & ~already_down)
     if came.size:
         k = landing[came]
-        dt_land[came], impact[came] = _ground_crossing(r_all[came, k], v_all[came, k], r_all[came, k + 1],
-                                                       v_all[came, k + 1], alt_before[came], alt_after[came],
-                                                       step_s)
-    return Flight(r_all, v_all, landing, dt_land, impact, already_down, step_s)
+        r0, r1 = r_all[came, k], r_all[came, k + 1]
+        dt_land[came], impact[came] = _ground_crossing(r0, v_all[came, k], r1, v_all[came, k + 1],
+                                                       altitude_m(r0), altitude_m(r1), step_s)
+    return Flight(r_all, v_all, landing, dt_land, impact, step_s)
+
+
+def _sample(r: np.ndarray, v: np.ndarray, h: float, tau0_s: np.ndarray, step_s: float, n_samples: int,
+            t_land_s: np.ndarray, impact: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (T, n, 3) and ``alive`` (T, n) at flight times ``tau0_s + j * step_s`` (j < n) of flights
+    with states ``r``, ``v`` (T, S+1, 3) every ``h`` [s]: cubic Hermite inside each step; from the ground
+    crossing at ``t_land_s`` (T,) on, not alive and held at ``impact`` (T, 3)."""
+    t, s1 = r.shape[0], r.shape[1] - 1
+    tau = tau0_s[:, None] + step_s * np.arange(n_samples)[None, :]
+    k = np.clip(np.ceil(tau / h - 1e-9).astype(int) - 1, 0, max(s1 - 1, 0))
+    u = np.clip(tau / h - k, 0.0, 1.0)
+    rows = np.repeat(np.arange(t), n_samples)
+    kk = k.reshape(-1)
+    k1 = np.minimum(kk + 1, s1)
+    pos = _hermite_state(r[rows, kk], v[rows, kk], r[rows, k1], v[rows, k1], h, u.reshape(-1))[0]
+    alive = tau < t_land_s[:, None]
+    return np.where(alive[..., None], pos.reshape(t, n_samples, 3), impact[:, None, :]), alive
 
 
 def predict_trajectories(x_ecef: np.ndarray, t0_s: float, horizon_s: float, step_s: float, *,
-                         integration_step_s: float | None = None,
-                         flights: list[Flight | None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                         integration_step_s: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Predicted trajectories of threats with states ``x_ecef`` (T, 6) at ``t0_s`` on a common time grid.
 
     Returns ``times_s`` (K,) = t0 + k * step up to ``t0_s + horizon_s``, positions ``r_ecef`` (T, K, 3)
@@ -185,38 +165,22 @@ def predict_trajectories(x_ecef: np.ndarray, t0_s: float, horizon_s: float, step
     ``integration_step_s`` (a whole multiple of ``step_s``; default ``step_s``) is the RK4 step; the
     samples inside each step are cubic Hermite interpolants of its end states (drag-free, a 40 s step
     puts them within a metre of the 2 s integration over a 10-minute flight).
-
-    ``flights`` (one per threat or None, e.g. the mean flights of :func:`predict_impact_and_flights`
-    from the same states at ``t0_s`` with step ``integration_step_s``) are reused instead of integrating
-    again, with bit-identical results; threats without one (or with one too short) are integrated.
     """
     x = np.asarray(x_ecef, float).reshape(-1, 6)
     m = 1 if integration_step_s is None else int(round(integration_step_s / step_s))
     if m < 1 or abs(m * step_s - (integration_step_s or step_s)) > 1e-9 * step_s:
         raise ValueError(f"integration_step_s={integration_step_s!r}: expected a whole multiple of step_s={step_s!r}")
     h = m * step_s
-    n_samples = int(np.floor(horizon_s / step_s + 1e-9))
-    max_steps = -(-n_samples // m)
-    if flights is None:
-        f = _integrate(x, h, max_steps)
-    elif len(flights) != len(x) or any(fl is not None and fl.step_s != h for fl in flights):
-        raise ValueError(f"flights: expected {len(x)} flights (or None) integrated with steps of {h!r} s")
-    else:
-        f = _flight_batch(x, flights, h, max_steps)
-    # Sample j (time j * step_s) lies in integration step (j - 1) // m, at fraction ((j - 1) % m + 1) / m.
-    j = np.arange(1, min(n_samples, (f.r.shape[1] - 1) * m) + 1)
-    step, frac = (j - 1) // m, ((j - 1) % m + 1) / m
-    n, k = len(x), len(j)
-    rows, st = np.repeat(np.arange(n), k), np.tile(step, n)
-    pos = _hermite_state(f.r[rows, st], f.v[rows, st], f.r[rows, st + 1], f.v[rows, st + 1], h, np.tile(frac, n))[0]
-    t_land = np.where(f.landing_step >= 0, f.landing_step * h + f.dt_land_s, np.inf)
-    alive = np.concatenate([[0.0], j * step_s])[None, :] < t_land[:, None]
-    r_out = np.concatenate([x[:, None, :3], pos.reshape(n, k, 3)], axis=1)
-    r_out = np.where(alive[..., None], r_out, f.impact[:, None, :])
+    n_samples = int(np.floor(horizon_s / step_s + 1e-9)) + 1
+    f = _integrate(x, h, -(-(n_samples - 1) // m))
+    return _trim(t0_s, step_s, *_sample(f.r, f.v, h, np.zeros(len(x)), step_s, n_samples, f.t_land_s, f.impact))
+
+
+def _trim(t0_s: float, step_s: float, r: np.ndarray, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The time grid from ``t0_s`` and the samples up to the first one at which every threat is down."""
     gone = np.flatnonzero(~alive.any(axis=0))
-    last = int(gone[0]) if gone.size else k   # stop at the first sample with every threat down
-    times_s = t0_s + step_s * np.arange(last + 1)
-    return times_s, r_out[:, : last + 1], alive[:, : last + 1]
+    last = int(gone[0]) + 1 if gone.size else alive.shape[1]
+    return t0_s + step_s * np.arange(last), r[:, :last], alive[:, :last]
 
 
 def _sigma_points(x: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -245,25 +209,148 @@ def predict_impact(x_ecef: np.ndarray, p_ecef: np.ndarray, t0_s: float, *, step_
     return predict_impact_and_flights(x_ecef, p_ecef, t0_s, step_s=step_s, max_flight_s=max_flight_s)[0]
 
 
+@dataclass(frozen=True, slots=True)
+class SigmaFlights:
+    """The sigma-point flights of T threats behind an unscented impact prediction, kept so that it can be
+    carried to a nearby state (:func:`carry_prediction`).
+
+    ``t0_s`` (T,): when each flight starts; ``r``, ``v`` (T, 13, S+1, 3): ECEF states [m, m/s] every
+    ``step_s`` from then (sigma point 0 is the mean, 1-6 and 7-12 the mean plus and minus the same six
+    square-root columns); ``t_land_s`` (T, 13): flight time [s] to the ground (inf: none); ``impact``
+    (T, 13, 3): the crossing points; ``mean``: the unscented prediction they gave.
+    """
+
+    t0_s: np.ndarray
+    step_s: float
+    r: np.ndarray
+    v: np.ndarray
+    t_land_s: np.ndarray
+    impact: np.ndarray
+    mean: ImpactPrediction
+
+    def row(self, i: int) -> SigmaFlights:
+        """Threat ``i`` alone (a batch of one)."""
+        m = self.mean
+        return SigmaFlights(self.t0_s[i:i + 1], self.step_s, self.r[i:i + 1], self.v[i:i + 1],
+                            self.t_land_s[i:i + 1], self.impact[i:i + 1],
+                            ImpactPrediction(m.t_impact_s[i:i + 1], m.impact_ecef[i:i + 1], m.impact_lat_rad[i:i + 1],
+                                             m.impact_lon_rad[i:i + 1], m.cov_en_m2[i:i + 1]))
+
+    @staticmethod
+    def stack(rows: list[SigmaFlights]) -> SigmaFlights:
+        """One batch of flights (same step) of different lengths: shorter ones hold their last state."""
+        n = max(f.r.shape[2] for f in rows)
+        r, v = np.empty((len(rows), 13, n, 3)), np.empty((len(rows), 13, n, 3))
+        for j, f in enumerate(rows):
+            m = f.r.shape[2]
+            r[j, :, :m], r[j, :, m:] = f.r[0], f.r[0, :, m - 1:]
+            v[j, :, :m], v[j, :, m:] = f.v[0], f.v[0, :, m - 1:]
+        cat = np.concatenate
+        return SigmaFlights(cat([f.t0_s for f in rows]), rows[0].step_s, r, v,
+                            cat([f.t_land_s for f in rows]), cat([f.impact for f in rows]),
+                            ImpactPrediction(*(cat([getattr(f.mean, k) for f in rows]) for k in ImpactPrediction.__slots__)))
+
+
 def predict_impact_and_flights(x_ecef: np.ndarray, p_ecef: np.ndarray, t0_s: float, *, step_s: float = 2.0,
-                               max_flight_s: float = 3600.0) -> tuple[ImpactPrediction, Flight]:
-    """:func:`predict_impact`, and the flight (RK4 steps of ``step_s``) of each mean state (T rows): the
-    central sigma point is the mean itself, so :func:`predict_trajectories` can sample it (``flights``)."""
+                               max_flight_s: float = 3600.0) -> tuple[ImpactPrediction, SigmaFlights]:
+    """:func:`predict_impact`, and the sigma-point flights (RK4 steps of ``step_s``) behind it."""
     x = np.asarray(x_ecef, float).reshape(-1, 6)
     p = np.asarray(p_ecef, float).reshape(-1, 6, 6)
     sigma, wm, wc = _sigma_points(x, p)
     n_threats, n_sigma = sigma.shape[:2]
     f = _integrate(sigma.reshape(-1, 6), step_s, int(np.ceil(max_flight_s / step_s - 1e-9)))
-    landed = f.landing_step >= 0
-    dt_s = np.where(landed, f.landing_step * step_s + f.dt_land_s, np.nan).reshape(n_threats, n_sigma)
+    t_land = f.t_land_s.reshape(n_threats, n_sigma)
     r_imp = f.impact.reshape(n_threats, n_sigma, 3)
     lat, lon, _ = ecef_to_geodetic(np.einsum("s,tsi->ti", wm, r_imp))
     impact = geodetic_to_ecef(lat, lon, 0.0)
     en = np.einsum("tij,tsj->tsi", enu_basis(lat, lon)[:, :2, :], r_imp - impact[:, None, :])
     dev = en - np.einsum("s,tsi->ti", wm, en)[:, None, :]
     cov = np.einsum("s,tsi,tsj->tij", wc, dev, dev)
-    central = np.arange(n_threats) * n_sigma
-    mean_flight = Flight(f.r[central], f.v[central], f.landing_step[central], f.dt_land_s[central],
-                         f.impact[central], f.down_at_start[central], step_s)
-    return ImpactPrediction(t_impact_s=t0_s + dt_s @ wm, impact_ecef=impact, impact_lat_rad=lat,
-                            impact_lon_rad=lon, cov_en_m2=cov), mean_flight
+    pred = ImpactPrediction(t_impact_s=t0_s + np.where(np.isfinite(t_land), t_land, np.nan) @ wm,
+                            impact_ecef=impact, impact_lat_rad=lat, impact_lon_rad=lon, cov_en_m2=cov)
+    shape = (n_threats, n_sigma, -1, 3)
+    return pred, SigmaFlights(np.full(n_threats, float(t0_s)), step_s, f.r.reshape(shape), f.v.reshape(shape),
+                              t_land, r_imp, pred)
+
+
+@dataclass(frozen=True, slots=True)
+class CarriedPrediction:
+    """Unscented predictions carried by statistical linearisation to new states (:func:`carry_prediction`).
+
+    ``impact``: the carried impact prediction; ``offset`` (T,): the new state's distance from the old
+    mean in units of the sigma-point spread (<= 1: inside the region the sigma points span);
+    ``curvature_m`` (T,): a bound on the second-order error the carry leaves in the mean impact point
+    [m] from the sigma pairs' asymmetry ``b_i = (y+ + y-)/2 - y0``: ``(sum_i sqrt|b_i| |c_i|)^2`` (the
+    quadratic term along the offset, cross terms bounded by the diagonal ones) plus
+    ``|sum_i b_i (s_i - 1)|`` for the change ``s_i`` of variance along each pair; ``valid`` (T,): whether the carry holds (``t_s`` and the new mean's
+    landing inside the stretch where every sigma flight is still integrated, a finite impact);
+    ``c`` (T, 6): the offset along each sigma pair, for :func:`carried_trajectories`.
+    """
+
+    impact: ImpactPrediction
+    offset: np.ndarray
+    curvature_m: np.ndarray
+    valid: np.ndarray
+    c: np.ndarray
+
+
+def _pairs(a: np.ndarray) -> np.ndarray:
+    """Half-differences (T, 6, ...) of the plus and minus sigma points of ``a`` (T, 13, ...)."""
+    return 0.5 * (a[:, 1:7] - a[:, 7:])
+
+
+def carry_prediction(f: SigmaFlights, x_ecef: np.ndarray, p_ecef: np.ndarray, t_s: float) -> CarriedPrediction:
+    """The unscented predictions ``f`` carried to states ``x_ecef`` (T, 6), ``p_ecef`` (T, 6, 6) at ``t_s``.
+
+    Statistical linearisation of the sigma-point flights: at ``t_s`` the six plus/minus pairs span the
+    old uncertainty; the new mean's offset in that basis, ``c``, moves every output (impact point, impact
+    time, every state of the mean flight) by the same combination of the pairs' half-differences, and
+    the impact covariance is ``J P J^T`` with the regression Jacobian J. Exact for linear flight, and
+    second order in the offset otherwise; with ``c = 0`` the old mean flight comes back bit for bit.
+    """
+    x = np.asarray(x_ecef, float).reshape(-1, 6)
+    P = np.asarray(p_ecef, float).reshape(-1, 6, 6)
+    h, n = f.step_s, len(x)
+    tau = t_s - f.t0_s
+    last = f.r.shape[2] - 1
+    k = np.clip(np.ceil(tau / h - 1e-9).astype(int) - 1, 0, max(last - 1, 0))
+    u = np.repeat(np.clip(tau / h - k, 0.0, 1.0), 13)
+    rows, k1 = np.arange(n), np.minimum(k + 1, last)
+    pos, vel = _hermite_state(f.r[rows, :, k].reshape(-1, 3), f.v[rows, :, k].reshape(-1, 3),
+                              f.r[rows, :, k1].reshape(-1, 3), f.v[rows, :, k1].reshape(-1, 3), h, u)
+    sig = np.concatenate([pos, vel], axis=-1).reshape(n, 13, 6)
+    try:
+        inv = np.linalg.inv(np.swapaxes(_pairs(sig), 1, 2))       # state -> pair coefficients
+    except np.linalg.LinAlgError:                                  # a degenerate spread: nothing carries
+        inv = np.full((n, 6, 6), np.nan)
+    c = (inv @ (x - sig[:, 0])[:, :, None])[:, :, 0]
+    d_imp = _pairs(f.impact)                                       # (T, pair, 3)
+    d_t = _pairs(f.t_land_s)
+    lat, lon, _ = ecef_to_geodetic(f.mean.impact_ecef + (c[:, None, :] @ d_imp)[:, 0])
+    jac = np.swapaxes(inv, 1, 2) @ d_imp                           # (T, 6, 3): d impact / d state
+    en = enu_basis(lat, lon)[:, :2, :] @ np.swapaxes(jac, 1, 2)    # (T, 2, 6)
+    impact = ImpactPrediction(f.mean.t_impact_s + np.sum(c * d_t, axis=-1), geodetic_to_ecef(lat, lon, 0.0),
+                              lat, lon, en @ P @ np.swapaxes(en, 1, 2))
+    offset = np.sqrt(np.sum(c * c, axis=-1))
+    reach = np.min(f.t_land_s, axis=-1) + (FLY_ON_STEPS - 1) * h   # every sigma state flies freely until then
+    valid = ((tau >= 0.0) & (tau <= reach) & (f.t_land_s[:, 0] + np.sum(c * d_t, axis=-1) <= reach)
+             & np.isfinite(impact.t_impact_s) & np.isfinite(offset))
+    bend = 0.5 * (f.impact[:, 1:7] + f.impact[:, 7:]) - f.impact[:, :1]   # second-order term per pair
+    spread2 = 3.0 * np.sum((inv @ P) * inv, axis=-1)                    # new variance per pair / old one
+    bend_m = np.sqrt(np.sum(bend * bend, axis=-1))
+    curvature = (np.sum(np.sqrt(bend_m) * np.abs(c), axis=-1) ** 2
+                 + np.sqrt(np.sum((((spread2 - 1.0)[:, None, :]) @ bend)[:, 0] ** 2, axis=-1)))
+    return CarriedPrediction(impact, offset, curvature, valid, c)
+
+
+def carried_trajectories(f: SigmaFlights, c: np.ndarray, t_s: float,
+                         step_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`predict_trajectories` from ``t_s`` (sampled every ``step_s``, to the ground) of the mean
+    flights of ``f`` carried by offsets ``c`` (T, 6) (:attr:`CarriedPrediction.c`)."""
+    r = f.r[:, 0] + np.einsum("ti,tisk->tsk", c, _pairs(f.r))
+    v = f.v[:, 0] + np.einsum("ti,tisk->tsk", c, _pairs(f.v))
+    t_land = f.t_land_s[:, 0] + np.sum(c * _pairs(f.t_land_s), axis=-1)
+    tau0 = t_s - f.t0_s
+    n = int(np.ceil(np.max(t_land - tau0, initial=0.0) / step_s)) + 2
+    return _trim(t_s, step_s, *_sample(r, v, f.step_s, tau0, step_s, n, t_land,
+                                       f.impact[:, 0] + (c[:, None, :] @ _pairs(f.impact))[:, 0]))

@@ -12,7 +12,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from shieldwall import geo
-from shieldwall.assess.prediction import (Flight, ImpactPrediction, predict_impact, predict_impact_and_flights,
+from shieldwall.assess.prediction import (ImpactPrediction, SigmaFlights, carried_trajectories,
+                                          carry_prediction, predict_impact, predict_impact_and_flights,
                                           predict_trajectories)
 from shieldwall.assess.threat import endangered_assets
 from shieldwall.c2.deconfliction import Engagement, EngagementBook
@@ -21,7 +22,7 @@ from shieldwall.c2.specs import AssetTable, BatterySpec, DoctrineSpec
 from shieldwall.comms.messages import EngagementOrder
 from shieldwall.engage.assignment import greedy_assignment
 from shieldwall.engage.windows import InterceptorParams, engagement_windows
-from shieldwall.tracking.ekf import mahalanobis2, predict, predict_mean
+from shieldwall.tracking.ekf import predict
 
 #: Trajectory prediction grid step [s] used for windows and de-confliction, and the RK4 step [s] of
 #: predictions (drag-free flight: 40 s steps stay within half a metre of 2 s ones over a 10-minute flight,
@@ -98,95 +99,81 @@ class Evaluation:
 
 
 class PredictionMemo:
-    """A node's predictions of its tracks (impact, assets endangered, trajectory), recomputed only when a
-    track has changed.
+    """A node's predictions of its tracks (impact, assets endangered, trajectory), re-linearised only when
+    a track has changed beyond what a linear carry covers.
 
-    A ballistic prediction does not change while a track is only coasted, and barely changes when an
-    update moves the state by less than its own uncertainty. Each track's predictions are kept with the
-    state they were made from and reused while that state, flown on to now, lies within
-    ``REUSE_MAHALANOBIS`` standard deviations of the current estimate and the position uncertainty has
-    not shrunk below ``REUSE_SIGMA_RATIO`` of what it was (a sharper track earns a sharper prediction).
-    Trajectories, sampled every ``PREDICTION_STEP_S`` to the ground, are reused shifted by whole samples;
-    a fresh one is sampled from the mean state's flight that the impact prediction integrated anyway.
+    Each track keeps the sigma-point flights of its latest full unscented prediction
+    (:func:`~shieldwall.assess.prediction.predict_impact_and_flights`). Every cycle they are carried to
+    the track's current state and covariance by statistical linearisation
+    (:func:`~shieldwall.assess.prediction.carry_prediction`): exact for a coasted track, second order
+    in the update otherwise. A track is predicted afresh when the carry's estimated second-order error
+    exceeds ``CARRY_TOLERANCE`` of the impact point's own uncertainty (RSS of its east/north sigmas),
+    when its state lies more than ``CARRY_OFFSET`` sigma-point spreads from the old mean, when its
+    position uncertainty has shrunk or grown by more than a factor ``CARRY_SIGMA_RATIO`` (the
+    linearisation was made over the wrong spread), or when the carry does not hold.
     """
 
-    REUSE_MAHALANOBIS = 1.0
-    REUSE_SIGMA_RATIO = 0.8
+    CARRY_TOLERANCE = 0.1
+    CARRY_OFFSET = 10.0
+    CARRY_SIGMA_RATIO = 10.0
 
     def __init__(self) -> None:
-        self._rows: dict[int, tuple] = {}       # id -> (x, position sigma, t_s, impact row)
-        self._paths: dict[int, tuple] = {}      # id -> (t0_s, r (K, 3), alive (K,))
-        self._flights: dict[int, tuple] = {}    # id -> (Flight of the means, row) of the latest fresh impacts
+        self._rows: dict[int, tuple[SigmaFlights, float]] = {}   # id -> (flights of one track, position sigma)
+        self._latest: tuple[list[int], np.ndarray] = ([], np.zeros((0, 6)))   # ids and offsets c of the latest cycle
+        self._batch: tuple[list[SigmaFlights], SigmaFlights] | None = None   # the latest flights stacked
 
     def impacts(self, ids: np.ndarray, x: np.ndarray, P: np.ndarray, t_s: float,
                 assets: AssetTable) -> tuple[ImpactPrediction, np.ndarray]:
         """Impact prediction of tracks ``ids`` with states ``x``, ``P`` at ``t_s`` and the probability
-        (T, A) it hits each of ``assets`` (always the same table for one memo); forgets other tracks."""
+        (T, A) it hits each of ``assets``; forgets other tracks."""
         ids = [int(i) for i in ids]
-        fresh = [k for k, i in enumerate(ids) if i not in self._rows]
-        known = [k for k, i in enumerate(ids) if i in self._rows]
-        if known:
-            old = [self._rows[ids[k]] for k in known]
-            x_now = predict_mean(np.array([o[0] for o in old]), t_s - np.array([o[2] for o in old]),
-                                 max_step_s=INTEGRATION_STEP_S)
-            d2 = mahalanobis2(x[known] - x_now, P[known])
-            sigma_now = np.sqrt(np.trace(P[known][:, :3, :3], axis1=1, axis2=2))
-            stale = (d2 > self.REUSE_MAHALANOBIS**2) | (sigma_now < self.REUSE_SIGMA_RATIO * np.array([o[1] for o in old]))
-            fresh = sorted(fresh + [k for k, s in zip(known, stale) if s])
-        self._flights = {}
-        if fresh:
-            new, flight = predict_impact_and_flights(x[fresh], P[fresh], t_s, step_s=INTEGRATION_STEP_S)
-            p_hit, _ = endangered_assets(new, assets.ecef, assets.radius_m, assets.value)
-            sigma = np.sqrt(np.trace(P[fresh][:, :3, :3], axis1=1, axis2=2)).tolist()
-            for j, k in enumerate(fresh):
-                self._flights[ids[k]] = (flight, j)
-                self._rows[ids[k]] = (x[k].copy(), sigma[j], t_s,
-                                      (new.t_impact_s[j], new.impact_ecef[j], new.impact_lat_rad[j],
-                                       new.impact_lon_rad[j], new.cov_en_m2[j]), p_hit[j])
-                self._paths.pop(ids[k], None)
-        self._rows = {i: self._rows[i] for i in ids}
-        self._paths = {i: p for i, p in self._paths.items() if i in self._rows}
-        rows = [self._rows[i][3] for i in ids]
-        impact = ImpactPrediction(np.array([r[0] for r in rows]), np.array([r[1] for r in rows]).reshape(-1, 3),
-                                  np.array([r[2] for r in rows]), np.array([r[3] for r in rows]),
-                                  np.array([r[4] for r in rows]).reshape(-1, 2, 2))
-        return impact, np.array([self._rows[i][4] for i in ids]).reshape(len(ids), len(assets.ids))
+        n = len(ids)
+        sigma = np.sqrt(np.trace(P[:, :3, :3], axis1=1, axis2=2))
+        self._rows = {i: self._rows[i] for i in ids if i in self._rows}
+        fresh = np.array([i not in self._rows for i in ids], bool)
+        impact = ImpactPrediction(np.empty(n), np.empty((n, 3)), np.empty(n), np.empty(n), np.empty((n, 2, 2)))
+        c = np.zeros((n, 6))
+        if not fresh.all():
+            known = np.flatnonzero(~fresh)
+            carried = carry_prediction(self._stacked([ids[k] for k in known]), x[known], P[known], t_s)
+            old, now = np.array([self._rows[ids[k]][1] for k in known]), sigma[known]
+            spread_m = np.sqrt(np.trace(carried.impact.cov_en_m2, axis1=1, axis2=2))
+            fresh[known] = ~(carried.valid & (carried.offset <= self.CARRY_OFFSET)
+                             & (carried.curvature_m <= self.CARRY_TOLERANCE * spread_m)
+                             & (now * self.CARRY_SIGMA_RATIO >= old) & (now <= self.CARRY_SIGMA_RATIO * old))
+            _fill(impact, known, carried.impact)
+            c[known] = carried.c
+        if fresh.any():
+            k = np.flatnonzero(fresh)
+            ut, flights = predict_impact_and_flights(x[k], P[k], t_s, step_s=INTEGRATION_STEP_S)
+            for j, row in enumerate(k):
+                self._rows[ids[row]] = (flights.row(j), float(sigma[row]))
+            _fill(impact, k, ut)
+            c[k] = 0.0
+        self._latest = (ids, c)
+        p_hit, _ = endangered_assets(impact, assets.ecef, assets.radius_m, assets.value)
+        return impact, p_hit
 
-    def _mean_flight(self, track: int, x: np.ndarray, t_s: float) -> Flight | None:
-        """The flight of state ``x`` (6,) at ``t_s`` that the latest :meth:`impacts` integrated for
-        ``track`` (its sigma-point mean), or None if it integrated none from that state."""
-        if track not in self._flights or self._rows[track][2] != t_s or not np.array_equal(self._rows[track][0], x):
-            return None
-        flight, row = self._flights[track]
-        return flight.row(row)
+    def _stacked(self, ids: list[int]) -> SigmaFlights:
+        """The flights of tracks ``ids`` in one batch (stacked again only when they change)."""
+        flights = [self._rows[i][0] for i in ids]
+        if self._batch is None or len(self._batch[0]) != len(flights) or any(
+                a is not b for a, b in zip(self._batch[0], flights)):
+            self._batch = (flights, SigmaFlights.stack(flights))
+        return self._batch[1]
 
-    def trajectories(self, ids: np.ndarray, x: np.ndarray, t_s: float,
-                     t_impact_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:func:`predict_trajectories` of tracks ``ids`` (states ``x`` at ``t_s``) to the ground, on a
-        grid of ``PREDICTION_STEP_S`` from ``t_s``; tracks whose prediction :meth:`impacts` kept reuse theirs."""
-        ids = [int(i) for i in ids]
-        shift = {i: (t_s - self._paths[i][0]) / PREDICTION_STEP_S for i in ids if i in self._paths}
-        fresh = [k for k, i in enumerate(ids) if i not in shift or abs(shift[i] - round(shift[i])) > 1e-9]
-        if fresh:
-            horizon = max(float(np.nanmax(t_impact_s[fresh]) - t_s) + PREDICTION_STEP_S, PREDICTION_STEP_S)
-            flights = [self._mean_flight(ids[k], x[k], t_s) for k in fresh]
-            _, r, alive = predict_trajectories(x[fresh], t_s, horizon, PREDICTION_STEP_S,
-                                               integration_step_s=INTEGRATION_STEP_S, flights=flights)
-            for j, k in enumerate(fresh):
-                self._paths[ids[k]] = (t_s, r[j], alive[j])
-        parts = []
-        for i in ids:
-            t0, r, alive = self._paths[i]
-            first = int(round((t_s - t0) / PREDICTION_STEP_S))
-            if first < len(r):
-                parts.append((r[first:], alive[first:]))
-            else:  # predicted down already: held where it came down
-                parts.append((r[-1:], np.zeros(1, bool)))
-        n = max(len(a) for _, a in parts)
-        times_s = t_s + PREDICTION_STEP_S * np.arange(n)
-        r_out = np.stack([np.concatenate([r, np.repeat(r[-1:], n - len(r), axis=0)]) for r, _ in parts])
-        alive_out = np.stack([np.concatenate([a, np.zeros(n - len(a), bool)]) for _, a in parts])
-        return times_s, r_out, alive_out
+    def trajectories(self, rows: np.ndarray, t_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`predict_trajectories` (every ``PREDICTION_STEP_S`` from ``t_s``, to the ground) of the
+        carried mean flights of rows ``rows`` of the latest :meth:`impacts` (made at ``t_s``)."""
+        ids, c = self._latest
+        flights = SigmaFlights.stack([self._rows[ids[r]][0] for r in rows])
+        return carried_trajectories(flights, c[rows], t_s, PREDICTION_STEP_S)
+
+
+def _fill(into: ImpactPrediction, rows: np.ndarray, part: ImpactPrediction) -> None:
+    """Write the predictions ``part`` into rows ``rows`` of ``into``."""
+    for name in ImpactPrediction.__slots__:
+        getattr(into, name)[rows] = getattr(part, name)
 
 
 def evaluate(t_s: float, ids: np.ndarray, x: np.ndarray, P: np.ndarray, t_state_s: np.ndarray,
@@ -218,38 +205,44 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
         times_s, r_ecef, alive = predict_trajectories(ev.x[sel], t_s, max(horizon_s, PREDICTION_STEP_S),
                                                       PREDICTION_STEP_S, integration_step_s=INTEGRATION_STEP_S)
     else:
-        times_s, r_ecef, alive = memo.trajectories(ev.track_ids[sel], ev.x[sel], t_s, ev.impact.t_impact_s[sel])
+        times_s, r_ecef, alive = memo.trajectories(sel, t_s)
     candidates = ~book.engaged_mask(ev.track_ids[sel], times_s, r_ecef) & ~_duplicates(r_ecef, alive)
-    if not candidates.any():
+    allowed = (ctx.defends.astype(float) @ threatening[sel].T.astype(float)) > 0  # (B, S)
+    channels = np.array([b.fire_channels for b in ctx.batteries])
+    channels = np.maximum(channels - book.busy_channels([b.id for b in ctx.batteries], t_s), 0)
+    # Windows only where an order could come of them: batteries with rounds and a free channel, and
+    # the unengaged tracks one of them may defend against.
+    bat = np.flatnonzero((ctx.inventory > 0) & (channels > 0) & (allowed & candidates[None, :]).any(axis=1))
+    cols = np.flatnonzero(candidates & allowed[bat].any(axis=0))
+    if not cols.size:
         return []
+    sel, r_ecef, alive = sel[cols], r_ecef[cols], alive[cols]
     value = ev.value_at_risk[sel]
-    win = engagement_windows(ctx.battery_ecef, ctx.params, times_s, r_ecef, alive, t_s,
+    params = InterceptorParams(*(getattr(ctx.params, f)[bat] for f in InterceptorParams.__dataclass_fields__))
+    win = engagement_windows(ctx.battery_ecef[bat], params, times_s, r_ecef, alive, t_s,
                              ctx.doctrine.kill_assessment_delay_s)
     # Fire when ready: only batteries whose launch for the earliest intercept falls in this cycle.
-    ready = win.launch_s - ctx.params.reaction_time_s[:, None] <= t_s + ctx.doctrine.decision_period_s
-    allowed = (ctx.defends.astype(float) @ threatening[sel].T.astype(float)) > 0  # (B, S)
-    usable = (ready & allowed & candidates[None, :] & np.isfinite(win.earliest_s)
-              & _engagement_quality(ev.P[sel], win.earliest_s - t_s, ctx.params_divert_m))
-    pk = np.where(usable, ctx.params.pk[:, None], 0.0)
+    ready = win.launch_s - params.reaction_time_s[:, None] <= t_s + ctx.doctrine.decision_period_s
+    usable = (ready & allowed[np.ix_(bat, cols)] & np.isfinite(win.earliest_s)
+              & _engagement_quality(ev.P[sel], win.earliest_s - t_s, ctx.params_divert_m[bat]))
+    pk = np.where(usable, params.pk[:, None], 0.0)
     d = ctx.doctrine
     salvo = np.where((value >= d.high_value_threshold) | ~(win.shoot_look_shoot & usable).any(axis=0),
                      d.high_value_salvo_size, d.salvo_size)
     if not d.shoot_look_shoot:
         salvo = np.full_like(salvo, d.high_value_salvo_size)
-    channels = np.array([b.fire_channels for b in ctx.batteries])
-    channels = np.maximum(channels - book.busy_channels([b.id for b in ctx.batteries], t_s), 0)
     out: list[Output] = []
-    for b, j, n in greedy_assignment(value, pk, ctx.inventory, channels, salvo,
+    for i, j, n in greedy_assignment(value, pk, ctx.inventory[bat], channels[bat], salvo,
                                      one_battery_per_threat=not d.allow_duplicate_engagements):
+        b, t = bat[i], sel[j]
         spec = ctx.batteries[b]
-        t = sel[j]
-        intercept_s = float(win.earliest_s[b, j])
+        intercept_s = float(win.earliest_s[i, j])
         ctx.orders_issued += 1
         order = EngagementOrder(
             order_id=f"{ctx.node_id}-{ctx.orders_issued}", issued_s=t_s, issuer=ctx.node_id, battery=spec.id,
             track=int(ev.track_ids[t]), track_state=ev.x[t], aim_ecef=_position_at(times_s, r_ecef[j], intercept_s),
-            intercept_s=intercept_s, launch_s=float(win.launch_s[b, j]),
-            latest_launch_s=float(win.launch_s[b, j]) + LAUNCH_SLACK_S, shots=int(n))
+            intercept_s=intercept_s, launch_s=float(win.launch_s[i, j]),
+            latest_launch_s=float(win.launch_s[i, j]) + LAUNCH_SLACK_S, shots=int(n))
         ctx.inventory[b] -= n
         book.add_order(order)
         lat, lon, alt = geo.ecef_to_geodetic(order.aim_ecef)
