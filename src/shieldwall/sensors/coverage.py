@@ -42,7 +42,9 @@ def _radar_visible(model: SensorModel, r_ecef: np.ndarray, rae: np.ndarray) -> n
     if not model.all_round:
         off = np.mod(az - model.boresight_az_rad + np.pi, 2.0 * np.pi) - np.pi
         ok &= np.abs(off) <= model.half_fov_az_rad
-    return ok & geo.line_of_sight_clear(model.origin_ecef, r_ecef, min_alt_m=_radar_clearance_m(model))
+    if ok.any():  # the line-of-sight test is skipped where the cheap ones fail for all
+        ok &= geo.line_of_sight_clear(model.origin_ecef, r_ecef, min_alt_m=_radar_clearance_m(model))
+    return ok
 
 
 def _radar_clearance_m(model: SensorModel) -> float:

@@ -34,25 +34,28 @@ def ir_scan(model: SensorModel, t_s: float, r_ecef: np.ndarray, boosting: np.nda
         raise ValueError(f"ir_scan needs a 'ir' sensor; {model.name!r} is {model.kind!r}")
     r = np.asarray(r_ecef, float).reshape(-1, 3)
     n = r.shape[0]
-    visible = np.asarray(boosting, bool) & _ir_visible(model, r)
     draw = rng.random(n)
-    noise = rng.standard_normal((n, 3)) * model.pos_sigma_m
-    detected = visible & (draw < model.pd_ir)
-    z_true = r[detected] + noise[detected]
+    noise = rng.standard_normal((n, 3))
+    detected = np.flatnonzero(np.broadcast_to(np.asarray(boosting, bool), (n,)))  # geometry for these only
+    if detected.size:
+        detected = detected[_ir_visible(model, r[detected])]
+        detected = detected[draw[detected] < model.pd_ir]
+    z = r[detected] + noise[detected] * model.pos_sigma_m
 
+    truth_index = detected
     n_fa = rng.poisson(model.false_alarms_per_scan)
-    u = rng.random((n_fa, 3))
-    cos_cap = np.cos(_ir_false_alarm_cap(model))
-    central = np.arccos(1.0 - u[:, 0] * (1.0 - cos_cap))  # uniform in area on the cap
-    lat, lon = geo.destination(model.lat_rad, model.lon_rad, 2.0 * np.pi * u[:, 1], central * geo.R_MEAN_M)
-    alt = IR_CLOUD_TOP_ALT_M + u[:, 2] * (IR_FALSE_ALARM_TOP_ALT_M - IR_CLOUD_TOP_ALT_M)
-    z_fa = geo.geodetic_to_ecef(lat, lon, alt).reshape(-1, 3)
+    if n_fa:
+        u = rng.random((n_fa, 3))
+        cos_cap = np.cos(_ir_false_alarm_cap(model))
+        central = np.arccos(1.0 - u[:, 0] * (1.0 - cos_cap))  # uniform in area on the cap
+        lat, lon = geo.destination(model.lat_rad, model.lon_rad, 2.0 * np.pi * u[:, 1], central * geo.R_MEAN_M)
+        alt = IR_CLOUD_TOP_ALT_M + u[:, 2] * (IR_FALSE_ALARM_TOP_ALT_M - IR_CLOUD_TOP_ALT_M)
+        z = np.concatenate([z, geo.geodetic_to_ecef(lat, lon, alt).reshape(-1, 3)])
+        truth_index = np.concatenate([detected, np.full(n_fa, -1, np.intp)])
 
-    order = rng.permutation(z_true.shape[0] + n_fa)
-    z = np.concatenate([z_true, z_fa])[order]
-    truth_index = np.concatenate([np.flatnonzero(detected), np.full(n_fa, -1, np.intp)])[order]
-    R = np.eye(3) * model.pos_sigma_m**2
-    for a in (z, truth_index, R):
-        a.setflags(write=False)
-    return Scan(sensor=model.name, t_s=float(t_s), kind="pos", z=z, R=R, origin_ecef=model.origin_ecef,
+    order = rng.permutation(z.shape[0])
+    z, truth_index = z[order], truth_index[order]
+    z.setflags(write=False)
+    truth_index.setflags(write=False)
+    return Scan(sensor=model.name, t_s=float(t_s), kind="pos", z=z, R=model.noise_cov, origin_ecef=model.origin_ecef,
                 basis=model.basis, truth_index=truth_index)

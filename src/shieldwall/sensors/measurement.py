@@ -54,11 +54,11 @@ def measurement_jacobian(kind: MeasurementKind, x_ecef: np.ndarray, origin_ecef:
     rho = np.sqrt(rho2)
     r2 = rho2 + u * u  # >= 1e-18: no division by zero even at the sensor itself
     r = np.sqrt(r2)
-    zero = np.zeros_like(e)
-    d_range = np.stack([e / r, n / r, u / r], axis=-1)
-    d_az = np.stack([n / rho2, -e / rho2, zero], axis=-1)
-    d_el = np.stack([-e * u / (r2 * rho), -n * u / (r2 * rho), rho / r2], axis=-1)
-    h_enu = np.stack([d_range, d_az, d_el], axis=-2)
+    r2_rho = r2 * rho
+    h_enu = np.empty(enu.shape + (3,))  # rows: d range, d azimuth, d elevation by d(e, n, u)
+    h_enu[..., 0, 0], h_enu[..., 0, 1], h_enu[..., 0, 2] = e / r, n / r, u / r
+    h_enu[..., 1, 0], h_enu[..., 1, 1], h_enu[..., 1, 2] = n / rho2, -e / rho2, 0.0
+    h_enu[..., 2, 0], h_enu[..., 2, 1], h_enu[..., 2, 2] = -e * u / r2_rho, -n * u / r2_rho, rho / r2
     # d(enu)/d(ecef) = basis.
     return h_enu @ np.asarray(basis, float)
 
@@ -86,12 +86,10 @@ def rae_covariance_to_ecef(rae: np.ndarray, R: np.ndarray, basis: np.ndarray) ->
     rae = np.asarray(rae, float)
     rng, az, el = rae[..., 0], rae[..., 1], rae[..., 2]
     sa, ca, se, ce = np.sin(az), np.cos(az), np.sin(el), np.cos(el)
-    zero = np.zeros_like(rng)
     # Columns: d/d range, d/d az, d/d el of (e, n, u) = r (ce sa, ce ca, se).
-    g = np.stack([
-        np.stack([ce * sa, rng * ce * ca, -rng * se * sa], axis=-1),
-        np.stack([ce * ca, -rng * ce * sa, -rng * se * ca], axis=-1),
-        np.stack([se, zero, rng * ce], axis=-1),
-    ], axis=-2)
+    g = np.empty(rae.shape + (3,))
+    g[..., 0, 0], g[..., 0, 1], g[..., 0, 2] = ce * sa, rng * ce * ca, -rng * se * sa
+    g[..., 1, 0], g[..., 1, 1], g[..., 1, 2] = ce * ca, -rng * ce * sa, -rng * se * ca
+    g[..., 2, 0], g[..., 2, 1], g[..., 2, 2] = se, 0.0, rng * ce
     j = np.swapaxes(np.asarray(basis, float), -1, -2) @ g  # d(ecef)/d(rae)
     return j @ np.asarray(R, float) @ np.swapaxes(j, -1, -2)

@@ -26,8 +26,10 @@ class SensorModel:
     the satellite's height (about 35,786 km for a geostationary-like platform).
 
     ``origin_ecef`` (3,) and ``basis`` (3, 3) (rows: east, north, up unit vectors in ECEF, from
-    :func:`shieldwall.geo.enu_basis`) and ``snr_ref`` (linear) are derived once at construction;
-    they are read-only and excluded from comparison, hashing and ``repr``.
+    :func:`shieldwall.geo.enu_basis`), ``snr_ref`` (linear) and ``noise_cov`` (3, 3), the covariance of
+    a plot's error (radar: diag(range_sigma_m², angle_sigma_rad², angle_sigma_rad²) in (m, rad, rad);
+    IR: pos_sigma_m² I in m²), are derived once at construction; they are read-only and excluded from
+    comparison, hashing and ``repr``.
     """
 
     name: str
@@ -60,6 +62,7 @@ class SensorModel:
     origin_ecef: np.ndarray = field(init=False, repr=False, compare=False)
     basis: np.ndarray = field(init=False, repr=False, compare=False)
     snr_ref: float = field(init=False, repr=False, compare=False)
+    noise_cov: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # The loader has checked the user's input; these guard the contract between loader and kernel.
@@ -84,11 +87,16 @@ class SensorModel:
                 f"sensor {self.name!r}: false_alarms_per_scan must be >= 0, got {self.false_alarms_per_scan!r}")
         origin = geo.geodetic_to_ecef(self.lat_rad, self.lon_rad, self.alt_m)
         basis = geo.enu_basis(self.lat_rad, self.lon_rad)
-        origin.setflags(write=False)
-        basis.setflags(write=False)
+        if self.kind == "ir":
+            noise_cov = np.eye(3) * self.pos_sigma_m**2
+        else:
+            noise_cov = np.diag(np.array([self.range_sigma_m, self.angle_sigma_rad, self.angle_sigma_rad]) ** 2)
+        for a in (origin, basis, noise_cov):
+            a.setflags(write=False)
         object.__setattr__(self, "origin_ecef", origin)
         object.__setattr__(self, "basis", basis)
         object.__setattr__(self, "snr_ref", 10.0 ** (self.snr_ref_db / 10.0))
+        object.__setattr__(self, "noise_cov", noise_cov)
 
     @property
     def all_round(self) -> bool:

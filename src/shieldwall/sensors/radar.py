@@ -4,11 +4,28 @@ from __future__ import annotations
 
 import numpy as np
 
+from shieldwall import geo
 from shieldwall.sensors.coverage import _radar_sector, _radar_visible
-from shieldwall.geo import wrap_azimuth
-from shieldwall.sensors.measurement import measurement_function
 from shieldwall.sensors.model import SensorModel
 from shieldwall.sensors.scan import Scan
+
+#: Relative widening of the range gate applied to ECEF distances before the exact range test.
+_RANGE_GATE = 1.0 + 1e-9
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+_EMPTY_PLOTS = _read_only(np.empty((0, 3)))
+_EMPTY_INDEX = _read_only(np.empty(0, np.intp))
+
+
+def _per_object(a, n: int, dtype) -> np.ndarray:
+    """``a`` as an (n,) array; a scalar is broadcast."""
+    a = np.asarray(a, dtype)
+    return a if a.shape == (n,) else np.broadcast_to(a, (n,))
 
 
 def radar_snr(model: SensorModel, range_m: np.ndarray, rcs_m2: np.ndarray) -> np.ndarray:
@@ -40,30 +57,36 @@ def radar_scan(model: SensorModel, t_s: float, r_ecef: np.ndarray, rcs_m2: np.nd
     r = np.asarray(r_ecef, float).reshape(-1, 3)
     n = r.shape[0]
     draw = rng.random(n)
-    sigma = np.array([model.range_sigma_m, model.angle_sigma_rad, model.angle_sigma_rad])
-    noise = rng.standard_normal((n, 3)) * sigma
-    detected = np.empty(0, np.intp)
-    z_true = np.empty((0, 3))
-    flying = np.flatnonzero(np.broadcast_to(np.asarray(in_flight, bool), (n,)))  # only these can be detected
+    noise = rng.standard_normal((n, 3))
+    detected = _EMPTY_INDEX
+    z_true = _EMPTY_PLOTS
+    # Only objects in flight and within range can be detected; the range gate on the ECEF distance is a
+    # hair wide for rounding, and the exact visibility tests follow on the few objects left.
+    flying = _per_object(in_flight, n, bool).nonzero()[0]
     if flying.size:
-        rae = measurement_function("rae", r[flying], model.origin_ecef, model.basis)
-        rcs = np.broadcast_to(np.asarray(rcs_m2, float), (n,))[flying]
-        pd = swerling1_pd(model.pfa, radar_snr(model, np.maximum(rae[:, 0], 1.0), rcs))
-        hit = _radar_visible(model, r[flying], rae) & (draw[flying] < pd)
-        detected = flying[hit]
-        z_true = rae[hit] + noise[detected]
+        d = r[flying] - model.origin_ecef
+        near = flying[np.add.reduce(d * d, axis=1) <= (model.max_range_m * _RANGE_GATE) ** 2]
+        if near.size:
+            rae = geo.enu_to_rae(geo.ecef_to_enu(r[near], model.origin_ecef, model.basis))
+            rcs = _per_object(rcs_m2, n, float)[near]
+            pd = swerling1_pd(model.pfa, radar_snr(model, np.maximum(rae[:, 0], 1.0), rcs))
+            hit = _radar_visible(model, r[near], rae) & (draw[near] < pd)
+            if hit.any():
+                detected = near[hit]
+                sigma = np.array([model.range_sigma_m, model.angle_sigma_rad, model.angle_sigma_rad])
+                z_true = rae[hit] + noise[detected] * sigma
 
     n_fa = rng.poisson(model.false_alarms_per_scan)
-    az0, az_width, el0, el_width = _radar_sector(model)
-    u = rng.random((n_fa, 3))
-    z_fa = np.column_stack([u[:, 0] * model.max_range_m, az0 + u[:, 1] * az_width, el0 + u[:, 2] * el_width])
-
-    order = rng.permutation(z_true.shape[0] + n_fa)
-    z = np.concatenate([z_true, z_fa])[order]
-    z[:, 1] = wrap_azimuth(z[:, 1])
-    truth_index = np.concatenate([detected, np.full(n_fa, -1, np.intp)])[order]
-    R = np.diag(sigma**2)
-    for a in (z, truth_index, R):
-        a.setflags(write=False)
-    return Scan(sensor=model.name, t_s=float(t_s), kind="rae", z=z, R=R, origin_ecef=model.origin_ecef,
+    n_plots = detected.size + n_fa
+    if n_plots:
+        az0, az_width, el0, el_width = _radar_sector(model)
+        u = rng.random((n_fa, 3))
+        z_fa = u * np.array([model.max_range_m, az_width, el_width]) + np.array([0.0, az0, el0])
+        order = rng.permutation(n_plots)
+        z = np.concatenate([z_true, z_fa])[order]
+        z[:, 1] = geo.wrap_azimuth(z[:, 1])
+        z, truth_index = _read_only(z), _read_only(np.concatenate([detected, np.full(n_fa, -1, np.intp)])[order])
+    else:  # nothing to draw: no false-alarm positions, and shuffling nothing draws no numbers
+        z, truth_index = _EMPTY_PLOTS, _EMPTY_INDEX
+    return Scan(sensor=model.name, t_s=float(t_s), kind="rae", z=z, R=model.noise_cov, origin_ecef=model.origin_ecef,
                 basis=model.basis, truth_index=truth_index)

@@ -170,12 +170,12 @@ class Simulation:
             scan = ir_scan(model, now, r, boosting, self._rng_sensor[k])
         else:
             scan = radar_scan(model, now, r, self.truth.rcs_m2, in_flight, self._rng_sensor[k])
-        seen = scan.truth_index[scan.truth_index >= 0]
-        new = seen[np.isnan(self.first_detection_s[seen])]
-        for i in new:
-            self.first_detection_s[i] = now
-            self.recorder.event_at(now, "first_detection", r[i], threat=self.threats.ids[i], node=model.name,
-                                   nation=self._nation_of[model.name])
+        if len(scan):
+            seen = scan.truth_index[scan.truth_index >= 0]
+            for i in seen[np.isnan(self.first_detection_s[seen])]:
+                self.first_detection_s[i] = now
+                self.recorder.event_at(now, "first_detection", r[i], threat=self.threats.ids[i], node=model.name,
+                                       nation=self._nation_of[model.name])
         node = self.sensor_nodes[k]
         plots = PlotReport(node.id, node.nation, now, scan.kind, scan.z, scan.R, scan.origin_ecef, scan.basis)
         self._apply(node, node.on_message(now, plots))  # truth labels stay in the shell
@@ -243,10 +243,15 @@ class Simulation:
     def _record_picture(self, t_s: float, f: dict) -> None:
         x = f["x"]
         r, _, in_flight, _ = self.truth.threats(t_s)
-        d = np.linalg.norm(x[:, None, :3] - r[None, :, :], axis=-1)
-        d[:, ~in_flight] = np.inf
-        nearest = np.argmin(d, axis=1) if d.shape[1] else np.zeros(len(x), int)
-        err = d[np.arange(len(x)), nearest] if d.shape[1] else np.full(len(x), np.inf)
-        names = np.array(self.threats.ids + ("",), dtype=object)
-        truth = np.where(err <= TRUTH_GATE_M, names[nearest], "")
-        self.recorder.tracks(t_s, f["ids"], x, f["P_pos_m"], truth.astype(str), np.where(np.isfinite(err), err, np.nan))
+        flying = np.flatnonzero(in_flight)
+        err = np.full(len(x), np.nan)
+        truth = np.full(len(x), "", dtype=object)
+        if flying.size and len(x):
+            diff = x[:, None, :3] - r[flying]
+            d = np.sqrt(np.add.reduce(diff * diff, axis=-1))  # [m] track to each threat in flight
+            j = np.argmin(d, axis=1)
+            err = d[np.arange(len(x)), j]
+            near = err <= TRUTH_GATE_M
+            truth[near] = np.array(self.threats.ids, dtype=object)[flying[j[near]]]
+            err[~np.isfinite(err)] = np.nan
+        self.recorder.tracks(t_s, f["ids"], x, f["P_pos_m"], truth.astype(str), err)

@@ -113,9 +113,11 @@ def _pitch_rad(tau_s: np.ndarray, burn_time_s: np.ndarray, pitch_cmd_rad: np.nda
 def _hermite(p0, v0, p1, v1, h, u):
     """Cubic Hermite position and velocity at fraction ``u`` of a step of ``h`` [s] (per-row arrays)."""
     u, h = u[:, None], h[:, None]
-    u2, u3 = u * u, u * u * u
+    u2 = u * u
+    u3 = u2 * u
     m0, m1 = v0 * h, v1 * h
-    pos = (2 * u3 - 3 * u2 + 1) * p0 + (u3 - 2 * u2 + u) * m0 + (3 * u2 - 2 * u3) * p1 + (u3 - u2) * m1
+    w = 3 * u2 - 2 * u3  # weight of p1; that of p0 is 1 - w
+    pos = (1 - w) * p0 + (u3 - 2 * u2 + u) * m0 + w * p1 + (u3 - u2) * m1
     vel = ((6 * u2 - 6 * u) * (p0 - p1) + (3 * u2 - 4 * u + 1) * m0 + (3 * u2 - 2 * u) * m1) / h
     return pos, vel
 
@@ -397,7 +399,7 @@ class Ephemeris:
     """
 
     __slots__ = ("launch_time_s", "burnout_time_s", "impact_time_s", "launch_ecef", "impact_ecef", "apogee_m",
-                 "samples_r_ecef", "samples_v_ecef", "_flight_s", "_burn_s", "_last", "_r", "_v", "_row")
+                 "samples_r_ecef", "samples_v_ecef", "_flight_s", "_burn_s", "_r", "_v", "_row")
 
     def __init__(self, launch_time_s, burn_time_s, launch_ecef, flight: _Flight):
         n, m = flight.samples_r_ecef.shape[:2]
@@ -408,7 +410,6 @@ class Ephemeris:
         self.samples_r_ecef, self.samples_v_ecef = flight.samples_r_ecef, flight.samples_v_ecef
         self.apogee_m = ecef_to_geodetic(self.samples_r_ecef)[2].max(axis=1)
         self._flight_s, self._burn_s = flight.impact_tau_s, np.asarray(burn_time_s, float)
-        self._last = np.ceil(flight.impact_tau_s).astype(int) - 1   # index of each threat's last interval
         self._r, self._v = self.samples_r_ecef.reshape(-1, 3), self.samples_v_ecef.reshape(-1, 3)
         self._row = np.arange(n) * m
 
@@ -418,19 +419,21 @@ class Ephemeris:
     def state(self, t_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """ECEF position [m] and velocity [m/s] (N, 3), in-flight and boosting flags (N,) at absolute ``t_s``.
 
-        Cubic Hermite between 1 s samples. Before launch a threat sits at its launch point, after impact at
-        its impact point, with zero velocity and not in flight.
+        Cubic Hermite between 1 s samples, evaluated for the threats in flight only. Before launch a threat
+        sits at its launch point, after impact at its impact point, with zero velocity and not in flight.
         """
         tau = t_s - self.launch_time_s
         in_flight = (tau >= 0.0) & (tau < self._flight_s)
-        k = np.clip(np.floor(tau).astype(int), 0, self._last)
-        h = np.clip(self._flight_s - k, 1e-9, 1.0)
-        u = np.clip((tau - k) / h, 0.0, 1.0)
-        i = self._row + k
-        p0, p1, v0, v1 = self._r[i], self._r[i + 1], self._v[i], self._v[i + 1]
-        r, v = _hermite(p0, v0, p1, v1, h, u)
-        r = np.where(in_flight[:, None], r, np.where((tau < 0.0)[:, None], self.launch_ecef, self.impact_ecef))
-        v = np.where(in_flight[:, None], v, 0.0)
+        r = np.where((tau < 0.0)[:, None], self.launch_ecef, self.impact_ecef)
+        v = np.zeros(r.shape)
+        i = in_flight.nonzero()[0]
+        if i.size:
+            tau_i = tau[i]
+            k = tau_i.astype(int)  # whole seconds since launch (tau >= 0); the last interval may be shorter
+            h = np.maximum(np.minimum(self._flight_s[i] - k, 1.0), 1e-9)
+            j = self._row[i] + k
+            j1 = j + 1
+            r[i], v[i] = _hermite(self._r[j], self._v[j], self._r[j1], self._v[j1], h, (tau_i - k) / h)
         return r, v, in_flight, in_flight & (tau < self._burn_s)
 
 
