@@ -192,6 +192,33 @@ def test_carried_flights_with_no_offset_are_the_integrated_trajectories():
         np.testing.assert_array_equal(a, b)
 
 
+def test_flight_store_gathers_what_was_put():
+    """Flights of different lengths put in slots (some freed and reused) come back as they were: the
+    bracketing step of a time, and the whole flight from there, with times shifted to match."""
+    from shieldwall.assess.prediction import SigmaFlightStore, predict_impact_and_flights
+
+    P = np.broadcast_to(np.diag([300.0**2] * 3 + [10.0**2] * 3), (len(STATES), 6, 6))
+    store = SigmaFlightStore(40.0, 90)
+    _, a = predict_impact_and_flights(STATES[:2], P[:2], 0.0, step_s=40.0)
+    _, b = predict_impact_and_flights(STATES[2:], P[2:], 100.0, step_s=40.0)
+    first = store.put(a)
+    store.release(first[:1])
+    slots = np.concatenate([store.put(b), first[1:]])
+    flights = [(b, i) for i in range(3)] + [(a, 1)]
+    win = store.window(slots, 190.0)
+    full = store.gather(slots, 190.0)
+    for j, (f, i) in enumerate(flights):
+        k = int(np.ceil((190.0 - f.t0_s[i]) / 40.0 - 1e-9)) - 1
+        assert win.t0_s[j] == f.t0_s[i] + 40.0 * k
+        np.testing.assert_array_equal(win.r[j], f.r[i][:, k:k + 2])
+        np.testing.assert_array_equal(win.t_land_s[j], f.t_land_s[i] - 40.0 * k)
+        k0 = int(round((full.t0_s[j] - f.t0_s[i]) / 40.0))
+        n = f.r.shape[2] - k0
+        np.testing.assert_array_equal(full.r[j][:, :n], f.r[i][:, k0:])
+        assert np.all(full.r[j][:, n:] == f.r[i][:, -1:])
+        np.testing.assert_array_equal(full.impact[j], f.impact[i])
+
+
 #: Midcourse and late-flight threats with track-like uncertainty (position sigma 200 m, velocity 5 m/s).
 CARRY_STATES = _states([55.0, 58.0, 57.0], [15.0, 5.0, 20.0], [150e3, 250e3, 40e3],
                        [[1500.0, -800.0, 300.0], [-1200.0, 900.0, 100.0], [1500.0, 500.0, -1200.0]])

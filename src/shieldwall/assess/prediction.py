@@ -228,27 +228,74 @@ class SigmaFlights:
     impact: np.ndarray
     mean: ImpactPrediction
 
-    def row(self, i: int) -> SigmaFlights:
-        """Threat ``i`` alone (a batch of one)."""
-        m = self.mean
-        return SigmaFlights(self.t0_s[i:i + 1], self.step_s, self.r[i:i + 1], self.v[i:i + 1],
-                            self.t_land_s[i:i + 1], self.impact[i:i + 1],
-                            ImpactPrediction(m.t_impact_s[i:i + 1], m.impact_ecef[i:i + 1], m.impact_lat_rad[i:i + 1],
-                                             m.impact_lon_rad[i:i + 1], m.cov_en_m2[i:i + 1]))
 
-    @staticmethod
-    def stack(rows: list[SigmaFlights]) -> SigmaFlights:
-        """One batch of flights (same step) of different lengths: shorter ones hold their last state."""
-        n = max(f.r.shape[2] for f in rows)
-        r, v = np.empty((len(rows), 13, n, 3)), np.empty((len(rows), 13, n, 3))
-        for j, f in enumerate(rows):
-            m = f.r.shape[2]
-            r[j, :, :m], r[j, :, m:] = f.r[0], f.r[0, :, m - 1:]
-            v[j, :, :m], v[j, :, m:] = f.v[0], f.v[0, :, m - 1:]
-        cat = np.concatenate
-        return SigmaFlights(cat([f.t0_s for f in rows]), rows[0].step_s, r, v,
-                            cat([f.t_land_s for f in rows]), cat([f.impact for f in rows]),
-                            ImpactPrediction(*(cat([getattr(f.mean, k) for f in rows]) for k in ImpactPrediction.__slots__)))
+class SigmaFlightStore:
+    """Sigma-point flights of many threats in numbered slots (flights of up to ``max_steps`` steps of
+    ``step_s``, shorter ones holding their last state), so that a batch is gathered by slot index."""
+
+    def __init__(self, step_s: float, max_steps: int) -> None:
+        self.step_s = step_s
+        self._n = max_steps + 1
+        self._free: list[int] = []
+        self._cap = 0
+        self._t0 = np.zeros(0)
+        self._len = np.zeros(0, int)
+        self._r = self._v = np.zeros((0, 13, self._n, 3))
+        self._t_land = np.zeros((0, 13))
+        self._impact = np.zeros((0, 13, 3))
+        self._mean = ImpactPrediction(np.zeros(0), np.zeros((0, 3)), np.zeros(0), np.zeros(0), np.zeros((0, 2, 2)))
+
+    def put(self, f: SigmaFlights) -> np.ndarray:
+        """Store the T flights of ``f`` (same step) in free slots; returns the slots (T,)."""
+        t = len(f.t0_s)
+        if len(self._free) < t:
+            self._grow(max(2 * self._cap, self._cap + t, 16))
+        slots = np.array([self._free.pop() for _ in range(t)], int)
+        m = min(f.r.shape[2], self._n)
+        self._r[slots, :, :m], self._v[slots, :, :m] = f.r[:, :, :m], f.v[:, :, :m]
+        self._r[slots, :, m:], self._v[slots, :, m:] = f.r[:, :, m - 1:m], f.v[:, :, m - 1:m]
+        self._t0[slots], self._len[slots] = f.t0_s, m
+        self._t_land[slots], self._impact[slots] = f.t_land_s, f.impact
+        for name in ImpactPrediction.__slots__:
+            getattr(self._mean, name)[slots] = getattr(f.mean, name)
+        return slots
+
+    def release(self, slots) -> None:
+        """Free ``slots`` for other flights."""
+        self._free.extend(int(k) for k in slots)
+
+    def window(self, slots: np.ndarray, t_s: float) -> SigmaFlights:
+        """The flights of ``slots`` cut to the one step that brackets ``t_s`` (enough to carry them)."""
+        k = np.clip(np.ceil((t_s - self._t0[slots]) / self.step_s - 1e-9).astype(int) - 1, 0, self._n - 2)
+        return self._flights(slots, k, np.stack([self._r[slots, :, k], self._r[slots, :, k + 1]], axis=2),
+                             np.stack([self._v[slots, :, k], self._v[slots, :, k + 1]], axis=2))
+
+    def gather(self, slots: np.ndarray, t_s: float) -> SigmaFlights:
+        """The flights of ``slots`` from the step that brackets ``t_s`` (the earliest of them) on."""
+        first = np.ceil((t_s - self._t0[slots]) / self.step_s - 1e-9).astype(int) - 1
+        k0 = int(np.clip(np.min(first, initial=0), 0, self._n - 2))
+        last = max(int(np.max(self._len[slots], initial=2)), k0 + 2)
+        return self._flights(slots, np.full(len(slots), k0), self._r[slots, :, k0:last], self._v[slots, :, k0:last])
+
+    def _flights(self, slots: np.ndarray, k: np.ndarray, r: np.ndarray, v: np.ndarray) -> SigmaFlights:
+        """Flights of ``slots`` whose states ``r``, ``v`` start at step ``k`` (T,)."""
+        shift = k * self.step_s
+        m = self._mean
+        return SigmaFlights(self._t0[slots] + shift, self.step_s, r, v, self._t_land[slots] - shift[:, None],
+                            self._impact[slots],
+                            ImpactPrediction(*(getattr(m, name)[slots] for name in ImpactPrediction.__slots__)))
+
+    def _grow(self, cap: int) -> None:
+        extra = cap - self._cap
+        self._free.extend(range(cap - 1, self._cap - 1, -1))
+        self._cap = cap
+
+        def more(a: np.ndarray) -> np.ndarray:
+            return np.concatenate([a, np.zeros((extra,) + a.shape[1:], a.dtype)])
+
+        self._t0, self._len, self._r, self._v = more(self._t0), more(self._len), more(self._r), more(self._v)
+        self._t_land, self._impact = more(self._t_land), more(self._impact)
+        self._mean = ImpactPrediction(*(more(getattr(self._mean, name)) for name in ImpactPrediction.__slots__))
 
 
 def predict_impact_and_flights(x_ecef: np.ndarray, p_ecef: np.ndarray, t0_s: float, *, step_s: float = 2.0,
@@ -295,8 +342,10 @@ class CarriedPrediction:
 
 
 def _pairs(a: np.ndarray) -> np.ndarray:
-    """Half-differences (T, 6, ...) of the plus and minus sigma points of ``a`` (T, 13, ...)."""
-    return 0.5 * (a[:, 1:7] - a[:, 7:])
+    """Half-differences (T, 6, ...) of the plus and minus sigma points of ``a`` (T, 13, ...); NaN where
+    both are infinite (no landing)."""
+    with np.errstate(invalid="ignore"):
+        return 0.5 * (a[:, 1:7] - a[:, 7:])
 
 
 def carry_prediction(f: SigmaFlights, x_ecef: np.ndarray, p_ecef: np.ndarray, t_s: float) -> CarriedPrediction:

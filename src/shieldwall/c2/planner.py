@@ -12,7 +12,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from shieldwall import geo
-from shieldwall.assess.prediction import (ImpactPrediction, SigmaFlights, carried_trajectories,
+from shieldwall.assess.prediction import (ImpactPrediction, SigmaFlightStore, carried_trajectories,
                                           carry_prediction, predict_impact, predict_impact_and_flights,
                                           predict_trajectories)
 from shieldwall.assess.threat import endangered_assets
@@ -25,10 +25,12 @@ from shieldwall.engage.windows import InterceptorParams, engagement_windows
 from shieldwall.tracking.ekf import predict
 
 #: Trajectory prediction grid step [s] used for windows and de-confliction, and the RK4 step [s] of
-#: predictions (drag-free flight: 40 s steps stay within half a metre of 2 s ones over a 10-minute flight,
+#: predictions (drag-free flight: 60 s steps stay within 2.5 m of 2 s ones over a 10-minute flight,
 #: far below any track's uncertainty).
 PREDICTION_STEP_S = 2.0
-INTEGRATION_STEP_S = 40.0
+INTEGRATION_STEP_S = 60.0
+#: Longest flight [s] an impact prediction follows (a track not down by then has no impact point).
+MAX_FLIGHT_S = 3600.0
 #: Process noise used when coasting received tracks to the decision time [m/s^2/sqrt(s)].
 COAST_Q = 1.0
 #: A launch later than planned by more than this [s] would miss the planned intercept point.
@@ -118,9 +120,9 @@ class PredictionMemo:
     CARRY_SIGMA_RATIO = 10.0
 
     def __init__(self) -> None:
-        self._rows: dict[int, tuple[SigmaFlights, float]] = {}   # id -> (flights of one track, position sigma)
-        self._latest: tuple[list[int], np.ndarray] = ([], np.zeros((0, 6)))   # ids and offsets c of the latest cycle
-        self._batch: tuple[list[SigmaFlights], SigmaFlights] | None = None   # the latest flights stacked
+        self._rows: dict[int, tuple[int, float]] = {}   # id -> (slot of its flights, position sigma then)
+        self._store = SigmaFlightStore(INTEGRATION_STEP_S, int(np.ceil(MAX_FLIGHT_S / INTEGRATION_STEP_S)))
+        self._latest: tuple[np.ndarray, np.ndarray] = (np.zeros(0, int), np.zeros((0, 6)))   # slots, offsets c
 
     def impacts(self, ids: np.ndarray, x: np.ndarray, P: np.ndarray, t_s: float,
                 assets: AssetTable) -> tuple[ImpactPrediction, np.ndarray]:
@@ -129,13 +131,16 @@ class PredictionMemo:
         ids = [int(i) for i in ids]
         n = len(ids)
         sigma = np.sqrt(np.trace(P[:, :3, :3], axis1=1, axis2=2))
+        current = set(ids)
+        self._store.release(slot for i, (slot, _) in self._rows.items() if i not in current)
         self._rows = {i: self._rows[i] for i in ids if i in self._rows}
         fresh = np.array([i not in self._rows for i in ids], bool)
+        slots = np.array([self._rows[i][0] if i in self._rows else -1 for i in ids], int)
         impact = ImpactPrediction(np.empty(n), np.empty((n, 3)), np.empty(n), np.empty(n), np.empty((n, 2, 2)))
         c = np.zeros((n, 6))
         if not fresh.all():
             known = np.flatnonzero(~fresh)
-            carried = carry_prediction(self._stacked([ids[k] for k in known]), x[known], P[known], t_s)
+            carried = carry_prediction(self._store.window(slots[known], t_s), x[known], P[known], t_s)
             old, now = np.array([self._rows[ids[k]][1] for k in known]), sigma[known]
             spread_m = np.sqrt(np.trace(carried.impact.cov_en_m2, axis1=1, axis2=2))
             fresh[known] = ~(carried.valid & (carried.offset <= self.CARRY_OFFSET)
@@ -145,29 +150,23 @@ class PredictionMemo:
             c[known] = carried.c
         if fresh.any():
             k = np.flatnonzero(fresh)
-            ut, flights = predict_impact_and_flights(x[k], P[k], t_s, step_s=INTEGRATION_STEP_S)
-            for j, row in enumerate(k):
-                self._rows[ids[row]] = (flights.row(j), float(sigma[row]))
+            ut, flights = predict_impact_and_flights(x[k], P[k], t_s, step_s=INTEGRATION_STEP_S,
+                                                     max_flight_s=MAX_FLIGHT_S)
+            self._store.release(slots[k][slots[k] >= 0])
+            slots[k] = self._store.put(flights)
+            for row in k:
+                self._rows[ids[row]] = (int(slots[row]), float(sigma[row]))
             _fill(impact, k, ut)
             c[k] = 0.0
-        self._latest = (ids, c)
+        self._latest = (slots, c)
         p_hit, _ = endangered_assets(impact, assets.ecef, assets.radius_m, assets.value)
         return impact, p_hit
-
-    def _stacked(self, ids: list[int]) -> SigmaFlights:
-        """The flights of tracks ``ids`` in one batch (stacked again only when they change)."""
-        flights = [self._rows[i][0] for i in ids]
-        if self._batch is None or len(self._batch[0]) != len(flights) or any(
-                a is not b for a, b in zip(self._batch[0], flights)):
-            self._batch = (flights, SigmaFlights.stack(flights))
-        return self._batch[1]
 
     def trajectories(self, rows: np.ndarray, t_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:func:`predict_trajectories` (every ``PREDICTION_STEP_S`` from ``t_s``, to the ground) of the
         carried mean flights of rows ``rows`` of the latest :meth:`impacts` (made at ``t_s``)."""
-        ids, c = self._latest
-        flights = SigmaFlights.stack([self._rows[ids[r]][0] for r in rows])
-        return carried_trajectories(flights, c[rows], t_s, PREDICTION_STEP_S)
+        slots, c = self._latest
+        return carried_trajectories(self._store.gather(slots[rows], t_s), c[rows], t_s, PREDICTION_STEP_S)
 
 
 def _fill(into: ImpactPrediction, rows: np.ndarray, part: ImpactPrediction) -> None:
