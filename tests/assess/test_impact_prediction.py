@@ -180,8 +180,8 @@ def test_long_integration_steps_match_short_ones():
 
 def test_carried_flights_with_no_offset_are_the_integrated_trajectories():
     """The mean flights kept by the unscented prediction, carried by a zero offset, sample exactly as the
-    trajectories integrated from the same states."""
-    from shieldwall.assess.prediction import carried_trajectories, predict_impact_and_flights
+    trajectories integrated from the same states (cut short on request; at chosen times alike)."""
+    from shieldwall.assess.prediction import carried_positions, carried_trajectories, predict_impact_and_flights
 
     P = np.broadcast_to(np.diag([300.0**2] * 3 + [10.0**2] * 3), (len(STATES), 6, 6))
     impact, flights = predict_impact_and_flights(STATES, P, 5.0, step_s=40.0)
@@ -190,6 +190,12 @@ def test_carried_flights_with_no_offset_are_the_integrated_trajectories():
     ref = predict_trajectories(STATES, 5.0, float(got[0][-1] - 5.0), 2.0, integration_step_s=40.0)
     for a, b in zip(ref, got):
         np.testing.assert_array_equal(a, b)
+    short = carried_trajectories(flights, np.zeros((len(STATES), 6)), 5.0, 2.0, max_samples=7)
+    for a, b in zip(short, got):
+        np.testing.assert_array_equal(a, b[..., :7] if a.ndim == 1 else b[:, :7])
+    picks = np.array([0, 3, 50, len(got[0]) - 1])
+    at = carried_positions(flights, np.zeros((len(STATES), 6)), got[0][picks])
+    np.testing.assert_allclose(at, got[1][:, picks], rtol=0, atol=1e-6)
 
 
 def test_flight_store_gathers_what_was_put():

@@ -136,21 +136,25 @@ def _integrate(x: np.ndarray, step_s: float, max_steps: int) -> Flight:
     return Flight(r_all, v_all, landing, dt_land, impact, step_s)
 
 
-def _sample(r: np.ndarray, v: np.ndarray, h: float, tau0_s: np.ndarray, step_s: float, n_samples: int,
-            t_land_s: np.ndarray, impact: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions (T, n, 3) and ``alive`` (T, n) at flight times ``tau0_s + j * step_s`` (j < n) of flights
-    with states ``r``, ``v`` (T, S+1, 3) every ``h`` [s]: cubic Hermite inside each step; from the ground
-    crossing at ``t_land_s`` (T,) on, not alive and held at ``impact`` (T, 3)."""
-    t, s1 = r.shape[0], r.shape[1] - 1
-    tau = tau0_s[:, None] + step_s * np.arange(n_samples)[None, :]
-    k = np.clip(np.ceil(tau / h - 1e-9).astype(int) - 1, 0, max(s1 - 1, 0))
-    u = np.clip(tau / h - k, 0.0, 1.0)
-    rows = np.repeat(np.arange(t), n_samples)
+def _sample(r: np.ndarray, v: np.ndarray, h: float, tau_s: np.ndarray, t_land_s: np.ndarray,
+            impact: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (T, n, 3) and ``alive`` (T, n) at flight times ``tau_s`` (T, n) of flights with states
+    ``r``, ``v`` (T, S+1, 3) every ``h`` [s]: cubic Hermite inside each step; from the ground crossing at
+    ``t_land_s`` (T,) on, not alive and held at ``impact`` (T, 3)."""
+    (t, n), s1 = tau_s.shape, r.shape[1] - 1
+    k = np.clip(np.ceil(tau_s / h - 1e-9).astype(int) - 1, 0, max(s1 - 1, 0))
+    u = np.clip(tau_s / h - k, 0.0, 1.0)
+    rows = np.repeat(np.arange(t), n)
     kk = k.reshape(-1)
     k1 = np.minimum(kk + 1, s1)
     pos = _hermite_state(r[rows, kk], v[rows, kk], r[rows, k1], v[rows, k1], h, u.reshape(-1))[0]
-    alive = tau < t_land_s[:, None]
-    return np.where(alive[..., None], pos.reshape(t, n_samples, 3), impact[:, None, :]), alive
+    alive = tau_s < t_land_s[:, None]
+    return np.where(alive[..., None], pos.reshape(t, n, 3), impact[:, None, :]), alive
+
+
+def _grid(tau0_s: np.ndarray, step_s: float, n: int) -> np.ndarray:
+    """Flight times (T, n): ``tau0_s`` (T,) plus whole steps."""
+    return tau0_s[:, None] + step_s * np.arange(n)[None, :]
 
 
 def predict_trajectories(x_ecef: np.ndarray, t0_s: float, horizon_s: float, step_s: float, *,
@@ -173,7 +177,7 @@ def predict_trajectories(x_ecef: np.ndarray, t0_s: float, horizon_s: float, step
     h = m * step_s
     n_samples = int(np.floor(horizon_s / step_s + 1e-9)) + 1
     f = _integrate(x, h, -(-(n_samples - 1) // m))
-    return _trim(t0_s, step_s, *_sample(f.r, f.v, h, np.zeros(len(x)), step_s, n_samples, f.t_land_s, f.impact))
+    return _trim(t0_s, step_s, *_sample(f.r, f.v, h, _grid(np.zeros(len(x)), step_s, n_samples), f.t_land_s, f.impact))
 
 
 def _trim(t0_s: float, step_s: float, r: np.ndarray, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -392,14 +396,28 @@ def carry_prediction(f: SigmaFlights, x_ecef: np.ndarray, p_ecef: np.ndarray, t_
     return CarriedPrediction(impact, offset, curvature, valid, c)
 
 
-def carried_trajectories(f: SigmaFlights, c: np.ndarray, t_s: float,
-                         step_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`predict_trajectories` from ``t_s`` (sampled every ``step_s``, to the ground) of the mean
-    flights of ``f`` carried by offsets ``c`` (T, 6) (:attr:`CarriedPrediction.c`)."""
-    r = f.r[:, 0] + np.einsum("ti,tisk->tsk", c, _pairs(f.r))
-    v = f.v[:, 0] + np.einsum("ti,tisk->tsk", c, _pairs(f.v))
-    t_land = f.t_land_s[:, 0] + np.sum(c * _pairs(f.t_land_s), axis=-1)
+def _carried_flight(f: SigmaFlights, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """States ``r``, ``v`` (T, S+1, 3), landing time (T,) and impact point (T, 3) of the mean flights of
+    ``f`` carried by offsets ``c`` (T, 6)."""
+    return (f.r[:, 0] + np.einsum("ti,tisk->tsk", c, _pairs(f.r)), f.v[:, 0] + np.einsum("ti,tisk->tsk", c, _pairs(f.v)),
+            f.t_land_s[:, 0] + np.sum(c * _pairs(f.t_land_s), axis=-1),
+            f.impact[:, 0] + (c[:, None, :] @ _pairs(f.impact))[:, 0])
+
+
+def carried_trajectories(f: SigmaFlights, c: np.ndarray, t_s: float, step_s: float,
+                         max_samples: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`predict_trajectories` from ``t_s`` (sampled every ``step_s``, to the ground or for at most
+    ``max_samples`` samples) of the mean flights of ``f`` carried by offsets ``c`` (T, 6)
+    (:attr:`CarriedPrediction.c`)."""
+    r, v, t_land, point = _carried_flight(f, c)
     tau0 = t_s - f.t0_s
     n = int(np.ceil(np.max(t_land - tau0, initial=0.0) / step_s)) + 2
-    return _trim(t_s, step_s, *_sample(r, v, f.step_s, tau0, step_s, n, t_land,
-                                       f.impact[:, 0] + (c[:, None, :] @ _pairs(f.impact))[:, 0]))
+    n = n if max_samples is None else min(n, max_samples)
+    return _trim(t_s, step_s, *_sample(r, v, f.step_s, _grid(tau0, step_s, n), t_land, point))
+
+
+def carried_positions(f: SigmaFlights, c: np.ndarray, times_s: np.ndarray) -> np.ndarray:
+    """Positions (T, E, 3) of the carried mean flights (as :func:`carried_trajectories`) at times
+    ``times_s`` (E,) [s]; held at the impact point after landing."""
+    r, v, t_land, point = _carried_flight(f, c)
+    return _sample(r, v, f.step_s, np.asarray(times_s, float)[None, :] - f.t0_s[:, None], t_land, point)[0]

@@ -95,6 +95,12 @@ class EngagementBook:
                 del self._others[key]
         return records
 
+    def intercept_grid_s(self, t0_s: float, step_s: float) -> np.ndarray:
+        """The open engagements' intercept times [s] rounded up to the grid ``t0_s + k * step_s`` (k >= 0),
+        sorted and unique: the times :meth:`engaged_mask` looks at on trajectories sampled on that grid."""
+        when = np.array([e.intercept_s for e in (*self._own.values(), *self._others.values())])
+        return np.unique(t0_s + step_s * np.maximum(np.ceil((when - t0_s) / step_s - 1e-9), 0.0))
+
     def engaged_mask(self, track_ids: np.ndarray, times_s: np.ndarray, r_ecef: np.ndarray) -> np.ndarray:
         """Tracks (T,) that are engaged, killed, or aimed at by any open engagement.
 

@@ -12,7 +12,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from shieldwall import geo
-from shieldwall.assess.prediction import (ImpactPrediction, SigmaFlightStore, carried_trajectories,
+from shieldwall.assess.prediction import (ImpactPrediction, SigmaFlightStore, carried_positions, carried_trajectories,
                                           carry_prediction, predict_impact, predict_impact_and_flights,
                                           predict_trajectories)
 from shieldwall.assess.threat import endangered_assets
@@ -162,11 +162,20 @@ class PredictionMemo:
         p_hit, _ = endangered_assets(impact, assets.ecef, assets.radius_m, assets.value)
         return impact, p_hit
 
-    def trajectories(self, rows: np.ndarray, t_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:func:`predict_trajectories` (every ``PREDICTION_STEP_S`` from ``t_s``, to the ground) of the
-        carried mean flights of rows ``rows`` of the latest :meth:`impacts` (made at ``t_s``)."""
+    def trajectories(self, rows: np.ndarray, t_s: float,
+                     max_samples: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`predict_trajectories` (every ``PREDICTION_STEP_S`` from ``t_s``, to the ground or for
+        ``max_samples`` samples) of the carried mean flights of rows ``rows`` of the latest
+        :meth:`impacts` (made at ``t_s``)."""
         slots, c = self._latest
-        return carried_trajectories(self._store.gather(slots[rows], t_s), c[rows], t_s, PREDICTION_STEP_S)
+        return carried_trajectories(self._store.gather(slots[rows], t_s), c[rows], t_s, PREDICTION_STEP_S,
+                                    max_samples)
+
+    def positions(self, rows: np.ndarray, t_s: float, times_s: np.ndarray) -> np.ndarray:
+        """Positions (T, E, 3) at times ``times_s`` (E,) on the carried mean flights of rows ``rows`` of
+        the latest :meth:`impacts` (made at ``t_s``)."""
+        slots, c = self._latest
+        return carried_positions(self._store.gather(slots[rows], t_s), c[rows], times_s)
 
 
 def _fill(into: ImpactPrediction, rows: np.ndarray, part: ImpactPrediction) -> None:
@@ -203,9 +212,13 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
         horizon_s = float(np.nanmax(ev.impact.t_impact_s[sel]) - t_s) + PREDICTION_STEP_S
         times_s, r_ecef, alive = predict_trajectories(ev.x[sel], t_s, max(horizon_s, PREDICTION_STEP_S),
                                                       PREDICTION_STEP_S, integration_step_s=INTEGRATION_STEP_S)
-    else:
-        times_s, r_ecef, alive = memo.trajectories(sel, t_s)
-    candidates = ~book.engaged_mask(ev.track_ids[sel], times_s, r_ecef) & ~_duplicates(r_ecef, alive)
+        engaged = book.engaged_mask(ev.track_ids[sel], times_s, r_ecef)
+        duplicate = _duplicates(r_ecef, alive)
+    else:  # the full trajectories only of the tracks that could be ordered
+        when = book.intercept_grid_s(t_s, PREDICTION_STEP_S)
+        engaged = book.engaged_mask(ev.track_ids[sel], when, memo.positions(sel, t_s, when))
+        duplicate = _duplicates(*memo.trajectories(sel, t_s, SAME_OBJECT_SAMPLES)[1:])
+    candidates = ~engaged & ~duplicate
     allowed = (ctx.defends.astype(float) @ threatening[sel].T.astype(float)) > 0  # (B, S)
     channels = np.array([b.fire_channels for b in ctx.batteries])
     channels = np.maximum(channels - book.busy_channels([b.id for b in ctx.batteries], t_s), 0)
@@ -215,7 +228,11 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
     cols = np.flatnonzero(candidates & allowed[bat].any(axis=0))
     if not cols.size:
         return []
-    sel, r_ecef, alive = sel[cols], r_ecef[cols], alive[cols]
+    if memo is None:
+        r_ecef, alive = r_ecef[cols], alive[cols]
+    else:
+        times_s, r_ecef, alive = memo.trajectories(sel[cols], t_s)
+    sel = sel[cols]
     value = ev.value_at_risk[sel]
     params = InterceptorParams(*(getattr(ctx.params, f)[bat] for f in InterceptorParams.__dataclass_fields__))
     win = engagement_windows(ctx.battery_ecef[bat], params, times_s, r_ecef, alive, t_s,
