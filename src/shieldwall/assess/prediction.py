@@ -346,12 +346,11 @@ class CarriedPrediction:
 
 
 def _pairs(a: np.ndarray) -> np.ndarray:
-    """Half-differences (T, 6, ...) of the plus and minus sigma points of ``a`` (T, 13, ...); NaN where
-    both are infinite (no landing)."""
-    with np.errstate(invalid="ignore"):
-        return 0.5 * (a[:, 1:7] - a[:, 7:])
+    """Half-differences (T, 6, ...) of the plus and minus sigma points of ``a`` (T, 13, ...)."""
+    return 0.5 * (a[:, 1:7] - a[:, 7:])
 
 
+@np.errstate(invalid="ignore")  # a sigma point that never lands gives NaN: not valid
 def carry_prediction(f: SigmaFlights, x_ecef: np.ndarray, p_ecef: np.ndarray, t_s: float) -> CarriedPrediction:
     """The unscented predictions ``f`` carried to states ``x_ecef`` (T, 6), ``p_ecef`` (T, 6, 6) at ``t_s``.
 
@@ -396,6 +395,7 @@ def carry_prediction(f: SigmaFlights, x_ecef: np.ndarray, p_ecef: np.ndarray, t_
     return CarriedPrediction(impact, offset, curvature, valid, c)
 
 
+@np.errstate(invalid="ignore")
 def _carried_flight(f: SigmaFlights, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """States ``r``, ``v`` (T, S+1, 3), landing time (T,) and impact point (T, 3) of the mean flights of
     ``f`` carried by offsets ``c`` (T, 6)."""
