@@ -35,7 +35,10 @@ class NationalNode:
         self._ln_mu = math.log(max(approval_mean_s, 1e-9)) - 0.5 * self._ln_sigma**2
         self._awaiting: dict[str, EngagementOrder] = {}
         own = [b for b in batteries if b.authority == "national_only"]
-        self._planner = PlanningContext(self.id, own, assets, doctrine, extra_delay_s=np.zeros(len(own))) if own else None
+        # The nation plans for its own batteries and values only the assets they may defend.
+        defended = None if any(b.defends is None for b in own) else {n for b in own for n in b.defends}
+        self._planner = (PlanningContext(self.id, own, assets.of_nations(defended), doctrine,
+                                         extra_delay_s=np.zeros(len(own))) if own else None)
         self._book = EngagementBook(doctrine.kill_assessment_delay_s)
         self._decision_period_s = doctrine.decision_period_s
         self._memo = PredictionMemo()

@@ -41,6 +41,14 @@ class AssetTable:
     radius_m: np.ndarray  # (A,)
     value: np.ndarray  # (A,)
 
+    def of_nations(self, nations: set[str] | None) -> AssetTable:
+        """The assets of ``nations`` only (None: all)."""
+        if nations is None:
+            return self
+        keep = [k for k, n in enumerate(self.nations) if n in nations]
+        return AssetTable(tuple(self.ids[k] for k in keep), tuple(self.nations[k] for k in keep),
+                          self.ecef[keep].reshape(-1, 3), self.radius_m[keep], self.value[keep])
+
 
 @dataclass(frozen=True, slots=True)
 class DoctrineSpec:
