@@ -9,6 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from scipy.optimize import linear_sum_assignment
 from scipy.stats import chi2
 
 from shieldwall.sensors.measurement import residual
@@ -90,3 +91,47 @@ def test_associate_finds_true_pairs_among_separated_tracks():
     assert len(result.pairs) == k
     np.testing.assert_array_equal(perm[result.pairs[:, 1]], result.pairs[:, 0])
     assert np.isclose(gate_threshold(0.9999, 3), chi2.ppf(0.9999, 3))
+
+
+def general_gnn(cost, gate):
+    """Reference: the full solver on every row and column with a gated entry, whatever the structure."""
+    inside = cost < gate
+    r_idx, c_idx = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    sub = np.ix_(r_idx, c_idx)
+    sub_r, sub_c = linear_sum_assignment(np.where(inside[sub], cost[sub] - gate, 0.0))
+    keep = inside[sub][sub_r, sub_c]
+    rows, cols = r_idx[sub_r[keep]], c_idx[sub_c[keep]]
+    order = np.argsort(rows, kind="stable")
+    return np.stack([rows[order], cols[order]], axis=-1)
+
+
+@st.composite
+def sparse_costs(draw):
+    """Costs with few gated entries, often one-to-one (the shortcut) and sometimes contested."""
+    n_t, n_p = draw(st.integers(0, 7)), draw(st.integers(0, 7))
+    cost = draw(arrays(np.float64, (n_t, n_p), elements=st.floats(GATE, 1e3)))
+    for _ in range(draw(st.integers(0, 6)) if n_t and n_p else 0):
+        i, j = draw(st.integers(0, n_t - 1)), draw(st.integers(0, n_p - 1))
+        cost[i, j] = draw(st.floats(0.0, GATE, exclude_max=True))
+    if n_t and n_p and draw(st.booleans()):
+        cost[0, 0] = np.nan
+    return cost
+
+
+@settings(max_examples=500, deadline=None)
+@given(sparse_costs())
+def test_gnn_shortcut_matches_the_full_solver(cost):
+    result = gnn_assign(cost, GATE)
+    np.testing.assert_array_equal(result.pairs, general_gnn(cost, GATE))
+    assert result.pairs.dtype == np.intp and result.pairs.shape[1:] == (2,)
+    assert sorted(set(range(cost.shape[0])) - set(result.pairs[:, 0])) == list(result.unassigned_tracks)
+    assert sorted(set(range(cost.shape[1])) - set(result.pairs[:, 1])) == list(result.unassigned_plots)
+
+
+def test_associate_with_no_tracks_or_no_plots():
+    z, h, S = np.zeros((2, 3)), np.zeros((3, 3)), np.broadcast_to(np.eye(3), (3, 3, 3))
+    for zz, hh, SS in ((z, h[:0], S[:0]), (z[:0], h, S)):
+        result = associate(zz, hh, SS, 0.99)
+        assert result.pairs.shape == (0, 2) and result.pairs.dtype == np.intp
+        assert list(result.unassigned_tracks) == list(range(len(hh)))
+        assert list(result.unassigned_plots) == list(range(len(zz)))

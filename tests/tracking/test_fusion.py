@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shieldwall.tracking import ekf
-from shieldwall.tracking.fusion import FusionCentre, FusionParams, covariance_intersection
+from shieldwall.tracking.fusion import (FusionCentre, FusionParams, _in_sorted, _pair_weight, _simplex_weights,
+                                       covariance_intersection)
 from shieldwall.tracking.tracker import Tracker, TrackerParams
 from tracking_scenarios import Radar, ballistic_truth, suborbital_state
 
@@ -186,3 +189,54 @@ def test_fusion_centre_binding_and_staleness():
     assert list(centre.system_tracks(30.0).ids) == []
     with pytest.raises(ValueError, match="repeat"):
         centre.ingest("A", [1, 1], x, P, 30.0)
+
+
+def bisected_pair_weight(P1, P2, criterion):
+    """Reference: 60 bisections on the derivative of the CI objective over the generalised eigenvalues."""
+    R = np.linalg.cholesky(P2)
+    lam, U = np.linalg.eigh(R.swapaxes(-1, -2) @ np.linalg.solve(P1, R))
+    a = lam - 1.0
+    c, power = (np.ones_like(a), 1) if criterion == "det" else (np.sum((R @ U) ** 2, axis=-2), 2)
+    lo, hi = np.zeros(len(a)), np.ones(len(a))
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        rising = -np.sum(c * a / (1.0 + mid[:, None] * a) ** power, axis=-1) > 0.0
+        lo, hi = np.where(rising, lo, mid), np.where(rising, mid, hi)
+    return 0.5 * (lo + hi)
+
+
+@pytest.mark.parametrize("criterion", ["det", "trace"])
+def test_pair_weight_newton_finds_the_bisection_optimum(criterion):
+    # Pairs of every kind: interior optimum, one estimate dominating (omega 0 or 1), equal estimates.
+    rng = np.random.default_rng(8)
+    P1 = np.concatenate([random_spd(rng, 200), random_spd(rng, 20, 0.01), random_spd(rng, 20, 100.0)])
+    P2 = np.concatenate([random_spd(rng, 200), random_spd(rng, 20, 1.0), random_spd(rng, 20, 1.0)])
+    P1[-1] = P2[-1]
+    omega = _pair_weight(P1, P2, criterion)
+    np.testing.assert_allclose(omega, bisected_pair_weight(P1, P2, criterion), rtol=0, atol=1e-12)
+    assert 0.0 < omega[:200].min() and omega[:200].max() < 1.0 and omega[-1] == 1.0
+
+
+@pytest.mark.parametrize("criterion", ["det", "trace"])
+def test_simplex_weights_follow_the_multiplicative_algorithm(criterion):
+    # Reference: the multiplicative updates written with einsum, sweep for sweep.
+    rng = np.random.default_rng(9)
+    n, k = 4, 6
+    info = np.linalg.inv(np.stack([random_spd(rng, k, s) for s in (1.0, 2.0, 0.5, 1.5)]))
+    w0 = np.full((n, k), 1.0 / n)
+    w = w0
+    for _ in range(30):
+        P_f = np.linalg.inv(np.einsum("nk,nkij->kij", w, info))
+        if criterion == "det":
+            w = w * np.einsum("kij,nkji->nk", P_f, info) / 6
+        else:
+            w = w * np.sqrt(np.einsum("kij,nkji->nk", P_f @ P_f, info) / np.trace(P_f, axis1=-2, axis2=-1))
+        w /= w.sum(axis=0)
+    np.testing.assert_allclose(_simplex_weights(w0, info, criterion, 30, 0.0), w, rtol=1e-10, atol=1e-14)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-5, 5), max_size=8), st.lists(st.integers(-5, 5), max_size=8))
+def test_in_sorted_is_isin(values, members):
+    values, members = np.array(values, np.int64), np.sort(np.array(members, np.int64))
+    np.testing.assert_array_equal(_in_sorted(values, members), np.isin(values, members))

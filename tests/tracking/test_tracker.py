@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shieldwall.tracking.tracker import Tracker, TrackerParams, TrackTable
+from shieldwall.tracking.tracker import Tracker, TrackerParams, TrackTable, _popcount
 from tracking_scenarios import Radar, ballistic_truth, suborbital_state
 
 POS_R = np.eye(3) * 50.0**2
@@ -131,3 +131,10 @@ def test_three_hundred_targets_each_get_one_track():
     assert len(table) == n and tracker.n_tentative == 0
     dist_m = np.linalg.norm(table.x[:, None, :3] - truth[-1][None, :, :3], axis=-1)
     assert len(np.unique(dist_m.argmin(axis=1))) == n
+
+
+@pytest.mark.parametrize("n_bits", [1, 5, 16, 17, 40, 62])
+def test_popcount_counts_the_lowest_bits(n_bits):
+    bits = np.random.default_rng(n_bits).integers(0, 1 << 62, 500)
+    expected = [bin(int(b) & ((1 << n_bits) - 1)).count("1") for b in bits]
+    np.testing.assert_array_equal(_popcount(bits, n_bits), expected)

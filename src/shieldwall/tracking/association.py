@@ -45,47 +45,49 @@ def mahalanobis_cost(z: np.ndarray, h: np.ndarray, S: np.ndarray, residual: Resi
     """
     z = np.asarray(z, float)
     h = np.asarray(h, float)
-    s_inv = np.linalg.inv(S)
     if gate is None:
         zz, hh = z[None, :, :], h[:, None, :]
         nu = residual(zz, hh) if residual is not None else zz - hh
-        return np.einsum("kmi,kmi->km", nu @ s_inv, nu)
+        return ((nu[..., None, :] @ np.linalg.inv(S)[:, None]) @ nu[..., None])[..., 0, 0]
     half_width = np.sqrt(gate * S[:, 0, 0])
     k_idx, m_idx = np.nonzero(np.abs(z[None, :, 0] - h[:, None, 0]) <= half_width[:, None])
-    zz, hh = z[m_idx], h[k_idx]
-    nu = residual(zz, hh) if residual is not None else zz - hh
-    cost = np.full((len(h), len(z)), np.inf)
-    cost[k_idx, m_idx] = np.einsum("pi,pij,pj->p", nu, s_inv[k_idx], nu)
+    cost = np.empty((len(h), len(z)))
+    cost.fill(np.inf)
+    if len(k_idx):
+        zz, hh = z[m_idx], h[k_idx]
+        nu = residual(zz, hh) if residual is not None else zz - hh
+        cost[k_idx, m_idx] = ((nu[:, None, :] @ np.linalg.inv(S)[k_idx]) @ nu[:, :, None])[:, 0, 0]
     return cost
 
 
 def gnn_assign(cost: np.ndarray, gate: float) -> Assignment:
     """Optimal one-to-one assignment minimising ``sum(cost - gate)`` over pairs with ``cost < gate``.
 
-    NaN costs count as outside the gate. Indices in the result are sorted.
+    NaN costs count as outside the gate. Indices in the result are sorted. When no track and no plot
+    has two gated partners, the gated pairs are themselves one-to-one and all of them are the
+    optimum; otherwise the rows and columns with a gated entry go to the full solver.
     """
     cost = np.asarray(cost, float)
     n_tracks, n_plots = cost.shape
     inside = cost < gate                            # False for NaN too
-    rows = cols = np.empty(0, dtype=np.intp)
-    if inside.any():
+    rows, cols = np.nonzero(inside)
+    per_track = np.bincount(rows, minlength=n_tracks)
+    per_plot = np.bincount(cols, minlength=n_plots)
+    if np.count_nonzero(per_track) < len(rows) or np.count_nonzero(per_plot) < len(rows):
         # Only rows and columns with a gated entry can take part: solve the smaller problem.
-        r_idx = np.flatnonzero(inside.any(axis=1))
-        c_idx = np.flatnonzero(inside.any(axis=0))
+        r_idx = np.flatnonzero(per_track)
+        c_idx = np.flatnonzero(per_plot)
         sub = np.ix_(r_idx, c_idx)
         sub_inside = inside[sub]
         sub_r, sub_c = linear_sum_assignment(np.where(sub_inside, cost[sub] - gate, 0.0))
         keep = sub_inside[sub_r, sub_c]
-        rows, cols = r_idx[sub_r[keep]], c_idx[sub_c[keep]]
-    order = np.argsort(rows, kind="stable")
-    rows, cols = rows[order], cols[order]
-    free_tracks = np.ones(n_tracks, bool)
-    free_tracks[rows] = False
-    free_plots = np.ones(n_plots, bool)
-    free_plots[cols] = False
-    return Assignment(pairs=np.stack([rows, cols], axis=-1).astype(np.intp),
-                      unassigned_tracks=np.flatnonzero(free_tracks),
-                      unassigned_plots=np.flatnonzero(free_plots))
+        rows, cols = r_idx[sub_r[keep]], c_idx[sub_c[keep]]    # rows ascending, as LSA returns them
+        per_track = np.bincount(rows, minlength=n_tracks)
+        per_plot = np.bincount(cols, minlength=n_plots)
+    pairs = np.empty((len(rows), 2), np.intp)
+    pairs[:, 0], pairs[:, 1] = rows, cols
+    return Assignment(pairs=pairs, unassigned_tracks=(per_track == 0).nonzero()[0],
+                      unassigned_plots=(per_plot == 0).nonzero()[0])
 
 
 def associate(z: np.ndarray, h: np.ndarray, S: np.ndarray, gate_prob: float,
@@ -94,5 +96,6 @@ def associate(z: np.ndarray, h: np.ndarray, S: np.ndarray, gate_prob: float,
     z = np.asarray(z, float)
     gate = gate_threshold(gate_prob, z.shape[-1])
     if len(h) == 0 or len(z) == 0:
-        return gnn_assign(np.empty((len(h), len(z))), gate)
+        return Assignment(pairs=np.empty((0, 2), np.intp), unassigned_tracks=np.arange(len(h)),
+                          unassigned_plots=np.arange(len(z)))
     return gnn_assign(mahalanobis_cost(z, h, S, residual, gate), gate)

@@ -2,75 +2,115 @@
 
 The state of each track is ECEF position [m] and velocity [m/s], ``x`` (K, 6), with covariance
 ``P`` (K, 6, 6). Prediction integrates the unpowered ballistic equations of
-:mod:`shieldwall.world.dynamics` (gravity with J2, Coriolis and centrifugal terms, no drag) with RK4;
-re-entry drag and any other unmodelled acceleration are absorbed by white-noise-acceleration process
-noise of spectral density ``q_accel**2``. Updates use the Joseph form.
+:mod:`shieldwall.world.dynamics` (gravity with J2, Coriolis and centrifugal terms, no drag) with RK4,
+evaluating them here with the few NumPy operations that small batches of tracks need (the tests hold
+them to ``ballistic_accel_ecef`` and ``rk4_step``); re-entry drag and any other unmodelled acceleration
+are absorbed by white-noise-acceleration process noise of spectral density ``q_accel**2``. Updates use
+the Joseph form.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from functools import partial
 
 import numpy as np
 
 from shieldwall.geo import A_M, J2, MU_M3S2, OMEGA_RADS
-from shieldwall.world.dynamics import ballistic_accel_ecef, rk4_step
 
 #: Longest RK4 sub-step [s] of a prediction; longer intervals are split into equal sub-steps. Over 30 s
 #: of drag-free flight one step is within 3 mm of 1 s steps and its covariance within 0.1 %.
 MAX_STEP_S = 30.0
+
+_W2, _2W = OMEGA_RADS**2, 2.0 * OMEGA_RADS
+#: Linear part of the state rate, ``y' = _LINEAR @ y + [0, g(r)]`` for states y (6, K): velocity,
+#: centrifugal and Coriolis terms; it is also the state-independent part of the dynamics Jacobian.
+_LINEAR = np.zeros((6, 6))
+_LINEAR[:3, 3:] = np.eye(3)
+_LINEAR[3, 0] = _LINEAR[4, 1] = _W2
+_LINEAR[3, 4], _LINEAR[4, 3] = _2W, -_2W
+_J2_FACTOR = 1.5 * J2 * A_M**2
+_J2_B = np.array([[1.0], [1.0], [3.0]])      # b_i of the J2 coefficients, per component row
+#: Number of indices equal to z, for the gravity gradient's coefficients.
+_Z_COUNT = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0], [1.0, 1.0, 2.0]])[:, :, None]
+_EYE6 = np.eye(6)
+
+
+def _rate(y: np.ndarray, j2: bool) -> tuple[np.ndarray, tuple]:
+    """Time derivative (6, K) of ECEF states ``y`` (6, K) [m, m/s] (one row per component, which keeps
+    the operations cheap for few tracks) under the drag-free ballistic model, and the intermediates
+    of its gravity for :func:`_jacobian`.
+
+    Gravity (two-body plus J2) is ``g_i = c_i r_i`` with ``c_i = k + f (5 s - b_i)``, ``b = (1, 1, 3)``,
+    ``k = -mu/|r|^3``, ``f = 1.5 J2 mu a^2/|r|^5`` and ``s = z^2/|r|^2``.
+    """
+    r = y[:3]
+    sq = r * r
+    inv = 1.0 / (sq[0] + sq[1] + sq[2])
+    k = -MU_M3S2 * (inv * np.sqrt(inv))
+    if j2:
+        f = (-_J2_FACTOR * k) * inv
+        fs5 = f * (5.0 * sq[2] * inv)
+        c = (k + fs5) - f * _J2_B
+    else:
+        f = fs5 = np.zeros_like(k)
+        c = k[None]
+    dy = _LINEAR @ y
+    dy[3:] += c * r
+    return dy, (r, inv, k, f, fs5, c)
+
+
+def _jacobian(r, inv, k, f, fs5, c) -> np.ndarray:
+    """Dynamics Jacobian (K, 6, 6) from the intermediates of :func:`_rate`: ``_LINEAR`` plus the
+    gravity gradient in the lower-left block.
+
+    Differentiating ``g_i = c_i r_i`` gives ``dg_i/dr_j = c_i d_ij + b_ij r_i r_j`` (symmetric, as for
+    any potential field) with ``b_ij = (2k - 2 f 5s - 5 c_x + 10 f n_ij)/|r|^2`` and ``n_ij`` the
+    number of the indices i, j that are z.
+    """
+    b = (2.0 * (k - fs5) - 5.0 * c[0]) * inv
+    G = (b + (10.0 * f * inv) * _Z_COUNT) * (r[:, None] * r[None])
+    G.reshape(9, -1)[::4] += c
+    A = np.empty((len(inv), 6, 6))
+    A[:] = _LINEAR
+    A[:, 3:, :3] += G.transpose(2, 0, 1)
+    return A
+
+
+def _rk4(y: np.ndarray, h: np.ndarray, j2: bool, k1: np.ndarray) -> np.ndarray:
+    """One RK4 step of states ``y`` (6, K) over ``h`` (6, K) [s] (each track's step in every row),
+    given the rate ``k1`` at ``y``."""
+    hh = 0.5 * h
+    k2 = _rate(y + hh * k1, j2)[0]
+    k3 = _rate(y + hh * k2, j2)[0]
+    k4 = _rate(y + h * k3, j2)[0]
+    return y + (h / 6.0) * (k1 + 2.0 * (k2 + k3) + k4)
 
 
 def dynamics_jacobian(x: np.ndarray, j2: bool = True) -> np.ndarray:
     """Jacobian A (K, 6, 6) of ``d[r, v]/dt`` at states ``x`` (K, 6) for the drag-free ballistic model.
 
     Upper blocks are ``[0, I]``; the lower blocks are the analytic gradients of
-    :func:`~shieldwall.world.dynamics.ballistic_accel_ecef` with respect to position (two-body gravity
-    gradient ``-mu/r^3 (I - 3 u u^T)``, the J2 term's gradient when ``j2``, centrifugal
-    ``diag(w^2, w^2, 0)``) and velocity (Coriolis ``-2 [w]x``), with ``u`` the unit position vector.
+    :func:`~shieldwall.world.dynamics.ballistic_accel_ecef` with respect to position (gravity with J2
+    when ``j2``, centrifugal ``diag(w^2, w^2, 0)``) and velocity (Coriolis ``-2 [w]x``).
     """
-    x = np.asarray(x, float)
-    k = x.shape[0]
-    r = x[:, :3]
-    rn = np.linalg.norm(r, axis=-1)
-    u = r / rn[:, None]
-    uu = u[:, :, None] * u[:, None, :]
-    eye3 = np.eye(3)
-    grad = (-MU_M3S2 / rn**3)[:, None, None] * (eye3 - 3.0 * uu)
-    if j2:
-        # a_i = c r^-5 x_i (5 s - b_i), s = u_z^2, b = (1, 1, 3), c = 1.5 J2 mu a^2, differentiated.
-        s = u[:, 2] ** 2
-        b = np.array([1.0, 1.0, 3.0])
-        e = 5.0 * s[:, None] - b                                   # (K, 3): 5 s - b_i
-        term = eye3 * e[:, :, None] - uu * (5.0 * e + 10.0 * s[:, None])[:, :, None]
-        term[:, :, 2] += 10.0 * u * u[:, 2:3]
-        grad = grad + (1.5 * J2 * MU_M3S2 * A_M**2 / rn**5)[:, None, None] * term
-    w = OMEGA_RADS
-    A = np.zeros((k, 6, 6))
-    A[:, :3, 3:] = eye3
-    A[:, 3:, :3] = grad + np.diag([w * w, w * w, 0.0])
-    A[:, 3, 4], A[:, 4, 3] = 2.0 * w, -2.0 * w
-    return A
+    return _jacobian(*_rate(np.asarray(x, float).T, j2)[1])
 
 
 def process_noise(dt_s: np.ndarray, q_accel: float) -> np.ndarray:
-    """White-noise-acceleration process noise Q (K, 6, 6) over intervals ``dt_s`` (K,).
+    """White-noise-acceleration process noise Q (K, 6, 6) over intervals ``dt_s`` (K,) [s].
 
-    ``q_accel`` [m/s^2/sqrt(s)] is the square root of the acceleration's spectral density. A negative
-    interval (retrodiction) gives the covariance of the noise seen backwards: same diagonal blocks,
-    cross block of opposite sign.
+    ``q_accel`` [m/s^2/sqrt(s)] is the square root of the acceleration's spectral density: per axis
+    ``q^2 [[|h|^3/3, h|h|/2], [h|h|/2, |h|]]``. A negative interval (retrodiction) gives the covariance
+    of the noise seen backwards: same diagonal blocks, cross block of opposite sign.
     """
     h = np.asarray(dt_s, float)
-    a = np.abs(h)
-    q2 = float(q_accel) ** 2
-    i3 = np.eye(3)
-    Q = np.empty(h.shape + (6, 6))
-    Q[..., :3, :3] = (q2 * a**3 / 3.0)[..., None, None] * i3
-    Q[..., :3, 3:] = (q2 * h * a / 2.0)[..., None, None] * i3
-    Q[..., 3:, :3] = Q[..., :3, 3:]
-    Q[..., 3:, 3:] = (q2 * a)[..., None, None] * i3
-    return Q
+    q_vel = float(q_accel) ** 2 * np.abs(h)
+    Q = np.zeros(h.shape + (36,))
+    Q[..., 0:15:7] = (q_vel * (h * h / 3.0))[..., None]    # diagonal of the position block
+    Q[..., 3:18:7] = Q[..., 18:33:7] = (q_vel * (0.5 * h))[..., None]
+    Q[..., 21:36:7] = q_vel[..., None]
+    return Q.reshape(h.shape + (6, 6))
 
 
 def predict(x: np.ndarray, P: np.ndarray, dt_s: np.ndarray | float, q_accel: float, *,
@@ -84,43 +124,47 @@ def predict(x: np.ndarray, P: np.ndarray, dt_s: np.ndarray | float, q_accel: flo
     """
     x = np.asarray(x, float)
     P = np.asarray(P, float)
-    k = x.shape[0]
-    dt = np.broadcast_to(np.asarray(dt_s, float), (k,))
-    if k == 0:
-        return x.copy(), P.copy()
-    if not dt.any():  # a zero step is exactly the identity (F = I, Q = 0): skip the arithmetic
+    n_sub, h = _substeps(dt_s, len(x), max_step_s)
+    if n_sub == 0:  # no track moves (or there are none): exactly the identity, skip the arithmetic
         return x.copy(), _symmetric(P)
-    n_sub, h = _substeps(dt, max_step_s)
-    hh = h[:, None, None]
     Q = process_noise(h, q_accel)
-    accel = partial(ballistic_accel_ecef, j2=j2)
-    r, v = x[:, :3], x[:, 3:]
-    eye6 = np.eye(6)
+    hh = h[:, None, None]
+    h6 = np.empty((6, len(h)))
+    h6[:] = h
+    y = x.T.copy()
     for _ in range(n_sub):
-        A = dynamics_jacobian(np.concatenate([r, v], axis=-1), j2=j2)
-        Ah = A * hh
-        F = eye6 + Ah + 0.5 * (Ah @ Ah)
-        P = F @ P @ np.swapaxes(F, -1, -2) + Q
-        r, v = rk4_step(r, v, h, accel)
-    return np.concatenate([r, v], axis=-1), _symmetric(P)
+        k1, parts = _rate(y, j2)
+        Ah = _jacobian(*parts) * hh
+        F = _EYE6 + Ah @ (_EYE6 + 0.5 * Ah)
+        P = F @ P @ F.swapaxes(-1, -2) + Q
+        y = _rk4(y, h6, j2, k1)
+    return y.T.copy(), _symmetric(P)
 
 
 def predict_mean(x: np.ndarray, dt_s: np.ndarray | float, *, j2: bool = True,
                  max_step_s: float = MAX_STEP_S) -> np.ndarray:
     """The state part of :func:`predict` alone (same sub-steps): states (K, 6) flown over ``dt_s`` [s]."""
     x = np.asarray(x, float)
-    n_sub, h = _substeps(np.broadcast_to(np.asarray(dt_s, float), x.shape[:1]), max_step_s)
-    accel = partial(ballistic_accel_ecef, j2=j2)
-    r, v = x[:, :3], x[:, 3:]
-    for _ in range(n_sub if len(x) else 0):
-        r, v = rk4_step(r, v, h, accel)
-    return np.concatenate([r, v], axis=-1)
+    n_sub, h = _substeps(dt_s, len(x), max_step_s)
+    if n_sub == 0:
+        return x.copy()
+    h6 = np.empty((6, len(h)))
+    h6[:] = h
+    y = x.T.copy()
+    for _ in range(n_sub):
+        y = _rk4(y, h6, j2, _rate(y, j2)[0])
+    return y.T.copy()
 
 
-def _substeps(dt: np.ndarray, max_step_s: float) -> tuple[int, np.ndarray]:
-    """Number of equal sub-steps (the same for all tracks) and each track's sub-step [s]."""
-    n_sub = max(1, int(np.ceil(np.max(np.abs(dt), initial=0.0) / max_step_s)))
-    return n_sub, dt / n_sub
+def _substeps(dt_s: np.ndarray | float, k: int, max_step_s: float) -> tuple[int, np.ndarray]:
+    """Number of equal sub-steps (the same for all k tracks; 0 when every interval is zero or there
+    are no tracks) and each track's sub-step (k,) [s] for intervals ``dt_s`` (k,) or scalar [s]."""
+    dt = np.asarray(dt_s, float)
+    if dt.shape != (k,):
+        dt = np.broadcast_to(dt, (k,))
+    longest = float(np.abs(dt).max()) if k else 0.0
+    n_sub = math.ceil(longest / max_step_s) if longest else 0
+    return n_sub, dt / max(n_sub, 1)
 
 
 #: ``residual(z, h) -> z - h`` with any angle wrapping, e.g. ``partial(sensors.residual, kind)``.
@@ -139,27 +183,29 @@ def update(x: np.ndarray, P: np.ndarray, z: np.ndarray, R: np.ndarray, h: np.nda
     x = np.asarray(x, float)
     P = np.asarray(P, float)
     R = np.asarray(R, float)
+    H = np.asarray(H, float)
     nu = residual(z, h) if residual is not None else np.asarray(z, float) - np.asarray(h, float)
-    PHt = P @ np.swapaxes(H, -1, -2)
+    PHt = P @ H.swapaxes(-1, -2)
     S = _symmetric(H @ PHt + R)
     # K = P H^T S^-1, via a solve with the symmetric S: K^T = S^-1 H P.
-    gain = np.swapaxes(np.linalg.solve(S, np.swapaxes(PHt, -1, -2)), -1, -2)
-    x_new = x + np.einsum("kij,kj->ki", gain, nu)
-    i_kh = np.eye(x.shape[-1]) - gain @ H
-    P_new = i_kh @ P @ np.swapaxes(i_kh, -1, -2) + gain @ R @ np.swapaxes(gain, -1, -2)
+    gain = np.linalg.solve(S, PHt.swapaxes(-1, -2)).swapaxes(-1, -2)
+    x_new = x + (gain @ nu[..., None])[..., 0]
+    i_kh = _EYE6 - gain @ H
+    P_new = i_kh @ P @ i_kh.swapaxes(-1, -2) + gain @ R @ gain.swapaxes(-1, -2)
     return x_new, _symmetric(P_new), nu, S
 
 
 def innovation_covariance(P: np.ndarray, H: np.ndarray, R: np.ndarray) -> np.ndarray:
     """Innovation covariances S = H P H^T + R (K, m, m) for gating before an update."""
-    return _symmetric(H @ P @ np.swapaxes(H, -1, -2) + np.asarray(R, float))
+    H = np.asarray(H, float)
+    return _symmetric(H @ P @ H.swapaxes(-1, -2) + np.asarray(R, float))
 
 
 def mahalanobis2(d: np.ndarray, C: np.ndarray) -> np.ndarray:
     """Squared Mahalanobis distances ``d^T C^-1 d`` for d (..., n) and C (..., n, n): NIS, NEES."""
-    d = np.asarray(d, float)
-    return np.einsum("...i,...i->...", d, np.linalg.solve(C, d[..., None])[..., 0])
+    d = np.asarray(d, float)[..., None]
+    return (d.swapaxes(-1, -2) @ np.linalg.solve(C, d))[..., 0, 0]
 
 
 def _symmetric(M: np.ndarray) -> np.ndarray:
-    return 0.5 * (M + np.swapaxes(M, -1, -2))
+    return 0.5 * (M + M.swapaxes(-1, -2))

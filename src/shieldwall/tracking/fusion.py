@@ -63,9 +63,9 @@ def covariance_intersection(x: np.ndarray, P: np.ndarray, valid: np.ndarray | No
         w[:, many] = _simplex_weights(w[:, many], info[:, many], criterion, max_iter, tol)
 
     wi = w[..., None, None] * info
-    P_f = np.linalg.inv(wi.sum(axis=0))
-    x_f = np.einsum("kij,kj->ki", P_f, np.einsum("nkij,nkj->ki", wi, x))
-    return x_f, 0.5 * (P_f + np.swapaxes(P_f, -1, -2))
+    P_f = np.linalg.inv(np.add.reduce(wi, axis=0))
+    x_f = (P_f @ np.add.reduce(wi @ x[..., None], axis=0))[..., 0]
+    return x_f, 0.5 * (P_f + P_f.swapaxes(-1, -2))
 
 
 def _pair_weight(P1: np.ndarray, P2: np.ndarray, criterion: str) -> np.ndarray:
@@ -75,43 +75,83 @@ def _pair_weight(P1: np.ndarray, P2: np.ndarray, criterion: str) -> np.ndarray:
     fused information ``omega P1^-1 + (1 - omega) P2^-1`` is ``W^-T diag(1 + omega a) W^-1`` with
     ``a = lambda - 1``, so ``log det P = -sum log(1 + omega a) + const`` and
     ``trace P = sum c / (1 + omega a)`` with ``c`` the squared column norms of W: both convex scalar
-    functions of omega, minimised on [0, 1] by bisection on the derivative, vectorised over objects.
+    functions of omega, minimised on [0, 1] by :func:`_convex_argmin`, vectorised over objects.
     """
     R = np.linalg.cholesky(P2)                                   # P2 = R R^T, W = R U
-    M = np.swapaxes(R, -1, -2) @ np.linalg.solve(P1, R)         # R^T P1^-1 R
-    lam, U = np.linalg.eigh(0.5 * (M + np.swapaxes(M, -1, -2)))
-    a = lam - 1.0
+    M = R.swapaxes(-1, -2) @ np.linalg.solve(P1, R)             # R^T P1^-1 R
+    M = 0.5 * (M + M.swapaxes(-1, -2))
     if criterion == "det":
-        c, power = np.ones_like(a), 1
-    else:
-        c, power = np.sum((R @ U) ** 2, axis=-2), 2
-    lo, hi = np.zeros(len(a)), np.ones(len(a))
-    for _ in range(52):                                          # to double precision
-        mid = 0.5 * (lo + hi)
-        slope = -np.sum(c * a / (1.0 + mid[:, None] * a) ** power, axis=-1)
-        rising = slope > 0.0
-        hi = np.where(rising, mid, hi)
-        lo = np.where(rising, lo, mid)
-    return 0.5 * (lo + hi)
+        return _convex_argmin(np.linalg.eigvalsh(M) - 1.0, None)
+    lam, U = np.linalg.eigh(M)
+    return _convex_argmin(lam - 1.0, np.sum((R @ U) ** 2, axis=-2))
+
+
+def _convex_argmin(a: np.ndarray, c: np.ndarray | None) -> np.ndarray:
+    """Minimiser (K,) on [0, 1] of ``-sum log(1 + omega a)`` (``c`` None) or ``sum c / (1 + omega a)``
+    over the last axis of ``a``, ``c`` (K, n) (``1 + omega a > 0`` on [0, 1]).
+
+    The derivative ``phi'`` is increasing. Where ``phi'(1) <= 0`` the answer is 1 (also where ``phi'``
+    vanishes, as for equal estimates), else where ``phi'(0) >= 0`` it is 0; otherwise Newton's method
+    on ``phi'`` from the secant point, each step kept inside the bracket of the root (bisection
+    otherwise), until no object's omega moves by 1e-13 (quadratic convergence: the last step leaves
+    it at the root to rounding).
+    """
+    def derivatives(omega):
+        t = 1.0 / (1.0 + omega[:, None] * a)
+        u = a * t
+        if c is None:                         # phi' = -sum a t, phi'' = sum a^2 t^2
+            return -np.add.reduce(u, axis=-1), np.add.reduce(u * u, axis=-1)
+        ct = c * t                            # phi' = -sum c a t^2, phi'' = 2 sum c a^2 t^3
+        return -np.add.reduce(ct * u, axis=-1), 2.0 * np.add.reduce(ct * u * u, axis=-1)
+
+    k = len(a)
+    d0, _ = derivatives(np.zeros(k))
+    d1, _ = derivatives(np.ones(k))
+    omega = np.where(d1 <= 0.0, 1.0, 0.0)
+    inner = np.flatnonzero((d1 > 0.0) & (d0 < 0.0))
+    if len(inner):
+        a, c = a[inner], None if c is None else c[inner]
+        lo, hi = np.zeros(len(inner)), np.ones(len(inner))
+        x = d0[inner] / (d0[inner] - d1[inner])
+        for _ in range(100):
+            slope, curvature = derivatives(x)
+            rising = slope > 0.0
+            hi = np.where(rising, x, hi)
+            lo = np.where(rising, lo, x)
+            step = x - slope / curvature
+            step = np.where((step >= lo) & (step <= hi), step, 0.5 * (lo + hi))
+            moved = np.abs(step - x).max()
+            x = step
+            if moved < 1e-13:
+                break
+        omega[inner] = x
+    return omega
 
 
 def _simplex_weights(w: np.ndarray, info: np.ndarray, criterion: str, max_iter: int,
                      tol: float) -> np.ndarray:
-    """Multiplicative-algorithm CI weights (n, K) from a starting point ``w`` on the simplex."""
-    d = info.shape[-1]
+    """Multiplicative-algorithm CI weights (n, K) from a starting point ``w`` (n, K) on the simplex.
+
+    Per sweep, with the estimates' information matrices flattened once, the fused information
+    ``sum_n w_n I_n`` and the traces ``tr(P_f I_n)`` (or ``tr(P_f P_f I_n)``) are one matrix product each.
+    """
+    n, k, d = info.shape[:3]
+    rows = np.ascontiguousarray(info.reshape(n, k, d * d).transpose(1, 0, 2))                   # (K, n, d*d)
+    rows_t = np.ascontiguousarray(info.swapaxes(-1, -2).reshape(n, k, d * d).transpose(1, 0, 2))  # I_n^T
+    w = np.ascontiguousarray(w.T)                                                                 # (K, n)
     for _ in range(max_iter):
-        P_f = np.linalg.inv(np.einsum("nk,nkij->kij", w, info))
+        P_f = np.linalg.inv((w[:, None, :] @ rows).reshape(k, d, d))
         if criterion == "det":
-            w_new = w * np.einsum("kij,nkji->nk", P_f, info) / d      # sums to 1 by construction
+            w_new = w * (rows_t @ P_f.reshape(k, d * d, 1))[..., 0] / d     # sums to 1 by construction
         else:
-            g = np.einsum("kij,nkji->nk", P_f @ P_f, info) / np.trace(P_f, axis1=-2, axis2=-1)
-            w_new = w * np.sqrt(g)
-        w_new /= w_new.sum(axis=0)
-        done = np.max(np.abs(w_new - w)) < tol
+            trace = P_f.reshape(k, d * d)[:, ::d + 1].sum(axis=1, keepdims=True)
+            w_new = w * np.sqrt((rows_t @ (P_f @ P_f).reshape(k, d * d, 1))[..., 0] / trace)
+        w_new /= np.add.reduce(w_new, axis=1, keepdims=True)
+        done = np.maximum.reduce(np.abs(w_new - w), axis=None) < tol
         w = w_new
         if done:
             break
-    return w
+    return w.T
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,10 +223,13 @@ class FusionCentre:
         """
         local_ids = np.asarray(local_ids, np.int64).reshape(-1)
         r = len(local_ids)
-        t_s = np.broadcast_to(np.asarray(t_s, float), (r,)).copy()
+        times = np.empty(r)
+        times[:] = t_s                                  # scalar or (R,): a copy either way
+        t_s = times
         x = np.asarray(x, float).reshape(r, 6)
         P = np.asarray(P, float).reshape(r, 6, 6)
-        if len(np.unique(local_ids)) != r:
+        sorted_ids = np.sort(local_ids)
+        if (sorted_ids[1:] == sorted_ids[:-1]).any():
             raise ValueError(f"ingest({nation!r}): local track ids repeat within one call")
         if r == 0:
             return np.empty(0, np.int64)
@@ -227,7 +270,8 @@ class FusionCentre:
     def _find(self, n_idx: int, local_ids: np.ndarray) -> np.ndarray:
         """Contributor row of each (nation, local id), -1 where unknown."""
         rows = np.flatnonzero(self._nation == n_idx)
-        out = np.full(len(local_ids), -1, np.int64)
+        out = np.empty(len(local_ids), np.int64)
+        out.fill(-1)
         if len(rows):
             order = np.argsort(self._local[rows])
             sorted_local = self._local[rows][order]
@@ -244,25 +288,33 @@ class FusionCentre:
         the same gate as against the fused state, without fusing every system track on each report.
         """
         t_ref = float(t_s.max())
-        x_new, P_new = ekf.predict(x, P, t_ref - t_s, self.params.q_accel)
         out = np.empty(len(x), np.int64)
         unbound = np.arange(len(x))
         others = np.flatnonzero(self._nation != n_idx)
-        ids = np.unique(self._sys[others])
-        ids = ids[~np.isin(ids, self._sys[self._nation == n_idx])]  # a nation's distinct tracks are distinct objects
-        rows = others[np.isin(self._sys[others], ids)]
+        sys_others = self._sys[others]
+        ids = np.unique(sys_others)
+        # A nation's distinct tracks are distinct objects: not the system tracks it already feeds.
+        ids = ids[~_in_sorted(ids, np.sort(self._sys[self._nation == n_idx]))]
+        rows = others[_in_sorted(sys_others, ids)]
         if len(rows):  # coarse pre-gate on straight-line positions: only nearby pairs are weighed
+            x_new, P_new = ekf.predict(x, P, t_ref - t_s, self.params.q_accel)
             drift = self._x[rows, :3] + self._x[rows, 3:] * (t_ref - self._t_s[rows])[:, None]
-            new_i, row_j = np.nonzero(np.linalg.norm(x_new[:, None, :3] - drift[None], axis=-1) < self.params.pregate_m)
-            used, row_j = np.unique(row_j, return_inverse=True)
-            rows = rows[used]
-            x_old, P_old = ekf.predict(self._x[rows], self._P[rows], t_ref - self._t_s[rows], self.params.q_accel)
-            d2 = ekf.mahalanobis2(x_new[new_i] - x_old[row_j], P_new[new_i] + P_old[row_j])
-            cost = np.full((len(x), len(ids)), np.inf)
-            np.minimum.at(cost, (new_i, np.searchsorted(ids, self._sys[rows][row_j])), d2)
-            result = gnn_assign(cost, gate_threshold(self.params.gate_prob, 6))
-            out[result.pairs[:, 0]] = ids[result.pairs[:, 1]]
-            unbound = result.unassigned_tracks
+            gap = x_new[:, None, :3] - drift[None]
+            new_i, row_j = np.nonzero(np.sqrt(np.add.reduce(gap * gap, axis=-1)) < self.params.pregate_m)
+            if len(new_i):
+                used = np.zeros(len(rows), bool)
+                used[row_j] = True
+                row_j = (np.cumsum(used) - 1)[row_j]             # index among the rows used
+                rows = rows[used]
+                x_old, P_old = ekf.predict(self._x[rows], self._P[rows], t_ref - self._t_s[rows],
+                                           self.params.q_accel)
+                d2 = ekf.mahalanobis2(x_new[new_i] - x_old[row_j], P_new[new_i] + P_old[row_j])
+                cost = np.empty((len(x), len(ids)))
+                cost.fill(np.inf)
+                np.minimum.at(cost, (new_i, np.searchsorted(ids, self._sys[rows][row_j])), d2)
+                result = gnn_assign(cost, gate_threshold(self.params.gate_prob, 6))
+                out[result.pairs[:, 0]] = ids[result.pairs[:, 1]]
+                unbound = result.unassigned_tracks
         out[unbound] = self._next_id + np.arange(len(unbound))
         self._next_id += len(unbound)
         return out
@@ -275,24 +327,39 @@ class FusionCentre:
 
     def _fuse(self, t_s: float):
         """(ids, x, P, t_update_s, contributor matrix) of all system tracks fused at ``t_s``."""
-        ids, group = np.unique(self._sys, return_inverse=True)
+        # Contributors sorted by system id (stably); ``first`` marks each system track's first one.
+        order = np.argsort(self._sys, kind="stable")
+        sorted_sys = self._sys[order]
+        first = np.ones(len(order), bool)
+        first[1:] = sorted_sys[1:] != sorted_sys[:-1]
+        ids = sorted_sys[first]
         k = len(ids)
+        rank = np.cumsum(first) - 1                      # system track of each sorted contributor
+        group = np.empty(len(order), np.intp)
+        group[order] = rank
         members = np.zeros((k, len(self._nations)), bool)
         members[group, self._nation] = True
         if k == 0:
             return ids, np.empty((0, 6)), np.empty((0, 6, 6)), np.empty(0), members
         x, P = ekf.predict(self._x, self._P, t_s - self._t_s, self.params.q_accel)
         # Slot of each contributor within its system track, to lay them out as (n_max, K, ...).
-        order = np.argsort(group, kind="stable")
-        starts = np.searchsorted(group[order], np.arange(k))
-        slot = np.empty(len(group), np.int64)
-        slot[order] = np.arange(len(group)) - starts[group[order]]
+        starts = np.flatnonzero(first)
+        slot = np.empty(len(group), np.intp)
+        slot[order] = np.arange(len(group)) - starts[rank]
         n_max = int(slot.max()) + 1
         xs = np.zeros((n_max, k, 6))
-        Ps = np.broadcast_to(np.eye(6), (n_max, k, 6, 6)).copy()
+        Ps = np.empty((n_max, k, 6, 6))
+        Ps[:] = np.eye(6)
         valid = np.zeros((n_max, k), bool)
         xs[slot, group], Ps[slot, group], valid[slot, group] = x, P, True
         x_f, P_f = covariance_intersection(xs, Ps, valid, self.params.criterion)
-        t_upd = np.full(k, -np.inf)
-        np.maximum.at(t_upd, group, self._t_s)
+        t_upd = np.maximum.reduceat(self._t_s[order], starts)
         return ids, x_f, P_f, t_upd, members
+
+
+def _in_sorted(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Whether each of ``values`` occurs in the ascending array ``sorted_set`` (a cheap ``np.isin``)."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(values), bool)
+    pos = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[pos] == values

@@ -126,8 +126,8 @@ class Tracker:
         S = ekf.innovation_covariance(P_pred, H, R)
 
         # Confirmed tracks get first pick of the plots; tentative tracks share what is left.
-        conf = np.flatnonzero(self._confirmed)
-        tent = np.flatnonzero(~self._confirmed)
+        conf = self._confirmed.nonzero()[0]
+        tent = (~self._confirmed).nonzero()[0]
         first = associate(z, h[conf], S[conf], p.gate_prob, res)
         left = first.unassigned_plots
         second = associate(z[left], h[tent], S[tent], p.gate_prob, res)
@@ -150,10 +150,9 @@ class Tracker:
 
     def confirmed(self) -> TrackTable:
         """Confirmed tracks at their last update time."""
-        c = self._confirmed
-        return TrackTable(ids=self._ids[c].copy(), x=self._x[c].copy(), P=self._P[c].copy(),
-                          t_s=self._t_s[c].copy(), t_update_s=self._t_s[c].copy(),
-                          n_updates=self._n_updates[c].copy())
+        c = self._confirmed                 # boolean indexing copies
+        return TrackTable(ids=self._ids[c], x=self._x[c], P=self._P[c], t_s=self._t_s[c],
+                          t_update_s=self._t_s[c], n_updates=self._n_updates[c])
 
     def coast_to(self, t_s: float) -> TrackTable:
         """Confirmed tracks predicted to ``t_s``; the tracker is not changed."""
@@ -182,7 +181,7 @@ class Tracker:
         p = self.params
         m, n = p.m_of_n
         hopeless = (self._n_hist - _popcount(self._hist, n)) > n - m
-        sigma_m = np.sqrt(np.trace(P_now[:, :3, :3], axis1=-2, axis2=-1))
+        sigma_m = np.sqrt(P_now[:, 0, 0] + P_now[:, 1, 1] + P_now[:, 2, 2])
         lost = (self._misses_noted >= p.delete_after_misses) | (sigma_m > p.max_position_sigma_m)
         keep = np.where(self._confirmed, ~lost, ~hopeless)
         if not keep.all():
@@ -211,9 +210,14 @@ class Tracker:
         self._confirmed = np.concatenate([self._confirmed, np.full(k, self.params.m_of_n[0] <= 1)])
 
 
+#: Number of set bits of every 16-bit integer.
+_POPCOUNT16 = np.array([bin(i).count("1") for i in range(1 << 16)], np.uint8)
+
+
 def _popcount(bits: np.ndarray, n_bits: int) -> np.ndarray:
-    """Number of set bits among the lowest ``n_bits`` of each element."""
-    count = np.zeros(bits.shape, np.int64)
-    for j in range(n_bits):
-        count += (bits >> j) & 1
+    """Number of set bits among the lowest ``n_bits`` (at most 63) of each element, by 16-bit table look-ups."""
+    bits = bits & ((1 << n_bits) - 1)
+    count = _POPCOUNT16[bits & 0xFFFF]
+    for shift in range(16, n_bits, 16):
+        count = count + _POPCOUNT16[(bits >> shift) & 0xFFFF]
     return count
