@@ -1,8 +1,8 @@
 """Ballistic prediction of tracked threats: trajectories to the ground and impact points with covariance.
 
 States are ECEF position [m] and velocity [m/s] stacked as (..., 6). Prediction is unpowered, drag-free
-flight (two-body gravity with J2 in the rotating frame, :func:`~shieldwall.world.dynamics.ballistic_accel_ecef`)
-integrated by :func:`~shieldwall.world.dynamics.rk4_step`, all threats (and all sigma points) in one batch.
+flight (two-body gravity with J2 in the rotating frame) integrated by
+:func:`~shieldwall.world.dynamics.drag_free_rk4`, all threats (and all sigma points) in one batch.
 The ground is the WGS-84 ellipsoid (height 0); a ground crossing is located inside its integration
 step by a secant guess refined with Newton steps on the height along the step's cubic Hermite arc.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shieldwall.geo import A_M, B_M, altitude_m, ecef_to_geodetic, enu_basis, geodetic_to_ecef
-from shieldwall.world.dynamics import ballistic_accel_ecef, rk4_step
+from shieldwall.world.dynamics import drag_free_rk4
 
 #: Unscented-transform scaling (Julier's kappa = 3 - n for n = 6): sigma points at +-sqrt(3) standard
 #: deviations, matching the Gaussian's fourth moments; every covariance weight is positive.
@@ -95,8 +95,9 @@ _ELLIPSOID_WEIGHTS = np.array([1.0 / A_M**2, 1.0 / A_M**2, 1.0 / B_M**2])
 
 
 def _above_ground(r: np.ndarray) -> np.ndarray:
-    """(N,) whether ECEF points (N, 3) lie outside the WGS-84 ellipsoid (height > 0), without trigonometry."""
-    return (r * r) @ _ELLIPSOID_WEIGHTS > 1.0
+    """(N,) whether ECEF points (3, N) (one row per component) lie outside the WGS-84 ellipsoid
+    (height > 0), without trigonometry."""
+    return _ELLIPSOID_WEIGHTS @ (r * r) > 1.0
 
 
 def _integrate(x: np.ndarray, step_s: float, max_steps: int) -> Flight:
@@ -105,26 +106,26 @@ def _integrate(x: np.ndarray, step_s: float, max_steps: int) -> Flight:
     One batched RK4 step of every row per loop turn (landed rows fly on, then stay frozen); the ground
     crossings are located afterwards, all in one batch.
     """
-    r, v = x[:, :3].copy(), x[:, 3:].copy()
-    r_steps, v_steps = [r], [v]
-    up = _above_ground(r)
+    y = x.T.copy()
+    steps = [y]
+    up = _above_ground(y[:3])
     already_down = ~up
     landing = np.where(up, -1, 0)
     frozen = already_down.copy()
     k = 0
     while up.any() and k < max_steps:
-        r1, v1 = rk4_step(r, v, step_s, ballistic_accel_ecef)
+        y1 = drag_free_rk4(y, step_s)
         if frozen.any():
-            r1, v1 = np.where(frozen[:, None], r, r1), np.where(frozen[:, None], v, v1)
-        down = np.flatnonzero(up & ~_above_ground(r1))
+            y1 = np.where(frozen, y, y1)
+        down = np.flatnonzero(up & ~_above_ground(y1[:3]))
         landing[down] = k
         up[down] = False
         frozen |= (landing >= 0) & (k - landing >= FLY_ON_STEPS)
-        r, v = r1, v1
-        r_steps.append(r)
-        v_steps.append(v)
+        y = y1
+        steps.append(y)
         k += 1
-    r_all, v_all = np.stack(r_steps, axis=1), np.stack(v_steps, axis=1)
+    states = np.stack(steps, axis=-1).transpose(1, 2, 0)      # (N, S+1, 6)
+    r_all, v_all = states[..., :3], states[..., 3:]
     dt_land = np.where(landing >= 0, 0.0, np.nan)
     impact = np.where(already_down[:, None], r_all[:, 0], np.nan)
     came = np.flatnonzero((landing >= 0) & ~already_down)

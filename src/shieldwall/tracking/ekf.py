@@ -2,9 +2,8 @@
 
 The state of each track is ECEF position [m] and velocity [m/s], ``x`` (K, 6), with covariance
 ``P`` (K, 6, 6). Prediction integrates the unpowered ballistic equations of
-:mod:`shieldwall.world.dynamics` (gravity with J2, Coriolis and centrifugal terms, no drag) with RK4,
-evaluating them here with the few NumPy operations that small batches of tracks need (the tests hold
-them to ``ballistic_accel_ecef`` and ``rk4_step``); re-entry drag and any other unmodelled acceleration
+:mod:`shieldwall.world.dynamics` (gravity with J2, Coriolis and centrifugal terms, no drag) with RK4
+(:func:`~shieldwall.world.dynamics.drag_free_rk4`); re-entry drag and any other unmodelled acceleration
 are absorbed by white-noise-acceleration process noise of spectral density ``q_accel**2``. Updates use
 the Joseph form.
 """
@@ -16,75 +15,23 @@ from collections.abc import Callable
 
 import numpy as np
 
-from shieldwall.geo import A_M, J2, MU_M3S2, OMEGA_RADS
+from shieldwall.world.dynamics import LINEAR_RATE, drag_free_rate, drag_free_rk4, gravity_gradient
 
 #: Longest RK4 sub-step [s] of a prediction; longer intervals are split into equal sub-steps. Over 30 s
 #: of drag-free flight one step is within 3 mm of 1 s steps and its covariance within 0.1 %.
 MAX_STEP_S = 30.0
 
-_W2, _2W = OMEGA_RADS**2, 2.0 * OMEGA_RADS
-#: Linear part of the state rate, ``y' = _LINEAR @ y + [0, g(r)]`` for states y (6, K): velocity,
-#: centrifugal and Coriolis terms; it is also the state-independent part of the dynamics Jacobian.
-_LINEAR = np.zeros((6, 6))
-_LINEAR[:3, 3:] = np.eye(3)
-_LINEAR[3, 0] = _LINEAR[4, 1] = _W2
-_LINEAR[3, 4], _LINEAR[4, 3] = _2W, -_2W
-_J2_FACTOR = 1.5 * J2 * A_M**2
-_J2_B = np.array([[1.0], [1.0], [3.0]])      # b_i of the J2 coefficients, per component row
-#: Number of indices equal to z, for the gravity gradient's coefficients.
-_Z_COUNT = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0], [1.0, 1.0, 2.0]])[:, :, None]
 _EYE6 = np.eye(6)
 
 
-def _rate(y: np.ndarray, j2: bool) -> tuple[np.ndarray, tuple]:
-    """Time derivative (6, K) of ECEF states ``y`` (6, K) [m, m/s] (one row per component, which keeps
-    the operations cheap for few tracks) under the drag-free ballistic model, and the intermediates
-    of its gravity for :func:`_jacobian`.
-
-    Gravity (two-body plus J2) is ``g_i = c_i r_i`` with ``c_i = k + f (5 s - b_i)``, ``b = (1, 1, 3)``,
-    ``k = -mu/|r|^3``, ``f = 1.5 J2 mu a^2/|r|^5`` and ``s = z^2/|r|^2``.
-    """
-    r = y[:3]
-    sq = r * r
-    inv = 1.0 / (sq[0] + sq[1] + sq[2])
-    k = -MU_M3S2 * (inv * np.sqrt(inv))
-    if j2:
-        f = (-_J2_FACTOR * k) * inv
-        fs5 = f * (5.0 * sq[2] * inv)
-        c = (k + fs5) - f * _J2_B
-    else:
-        f = fs5 = np.zeros_like(k)
-        c = k[None]
-    dy = _LINEAR @ y
-    dy[3:] += c * r
-    return dy, (r, inv, k, f, fs5, c)
-
-
-def _jacobian(r, inv, k, f, fs5, c) -> np.ndarray:
-    """Dynamics Jacobian (K, 6, 6) from the intermediates of :func:`_rate`: ``_LINEAR`` plus the
-    gravity gradient in the lower-left block.
-
-    Differentiating ``g_i = c_i r_i`` gives ``dg_i/dr_j = c_i d_ij + b_ij r_i r_j`` (symmetric, as for
-    any potential field) with ``b_ij = (2k - 2 f 5s - 5 c_x + 10 f n_ij)/|r|^2`` and ``n_ij`` the
-    number of the indices i, j that are z.
-    """
-    b = (2.0 * (k - fs5) - 5.0 * c[0]) * inv
-    G = (b + (10.0 * f * inv) * _Z_COUNT) * (r[:, None] * r[None])
-    G.reshape(9, -1)[::4] += c
-    A = np.empty((len(inv), 6, 6))
-    A[:] = _LINEAR
-    A[:, 3:, :3] += G.transpose(2, 0, 1)
+def _jacobian(parts: tuple) -> np.ndarray:
+    """Dynamics Jacobian (K, 6, 6) from the gravity intermediates of a rate evaluation: the linear part
+    plus the gravity gradient in the lower-left block."""
+    G = gravity_gradient(parts)
+    A = np.empty((len(G), 6, 6))
+    A[:] = LINEAR_RATE
+    A[:, 3:, :3] += G
     return A
-
-
-def _rk4(y: np.ndarray, h: np.ndarray, j2: bool, k1: np.ndarray) -> np.ndarray:
-    """One RK4 step of states ``y`` (6, K) over ``h`` (6, K) [s] (each track's step in every row),
-    given the rate ``k1`` at ``y``."""
-    hh = 0.5 * h
-    k2 = _rate(y + hh * k1, j2)[0]
-    k3 = _rate(y + hh * k2, j2)[0]
-    k4 = _rate(y + h * k3, j2)[0]
-    return y + (h / 6.0) * (k1 + 2.0 * (k2 + k3) + k4)
 
 
 def dynamics_jacobian(x: np.ndarray, j2: bool = True) -> np.ndarray:
@@ -94,7 +41,7 @@ def dynamics_jacobian(x: np.ndarray, j2: bool = True) -> np.ndarray:
     :func:`~shieldwall.world.dynamics.ballistic_accel_ecef` with respect to position (gravity with J2
     when ``j2``, centrifugal ``diag(w^2, w^2, 0)``) and velocity (Coriolis ``-2 [w]x``).
     """
-    return _jacobian(*_rate(np.asarray(x, float).T, j2)[1])
+    return _jacobian(drag_free_rate(np.asarray(x, float).T, j2)[1])
 
 
 def process_noise(dt_s: np.ndarray, q_accel: float) -> np.ndarray:
@@ -133,11 +80,11 @@ def predict(x: np.ndarray, P: np.ndarray, dt_s: np.ndarray | float, q_accel: flo
     h6[:] = h
     y = x.T.copy()
     for _ in range(n_sub):
-        k1, parts = _rate(y, j2)
-        Ah = _jacobian(*parts) * hh
+        k1, parts = drag_free_rate(y, j2)
+        Ah = _jacobian(parts) * hh
         F = _EYE6 + Ah @ (_EYE6 + 0.5 * Ah)
         P = F @ P @ F.swapaxes(-1, -2) + Q
-        y = _rk4(y, h6, j2, k1)
+        y = drag_free_rk4(y, h6, j2, k1)
     return y.T.copy(), _symmetric(P)
 
 
@@ -152,7 +99,7 @@ def predict_mean(x: np.ndarray, dt_s: np.ndarray | float, *, j2: bool = True,
     h6[:] = h
     y = x.T.copy()
     for _ in range(n_sub):
-        y = _rk4(y, h6, j2, _rate(y, j2)[0])
+        y = drag_free_rk4(y, h6, j2)
     return y.T.copy()
 
 
