@@ -218,21 +218,47 @@ def test_pair_weight_newton_finds_the_bisection_optimum(criterion):
 
 
 @pytest.mark.parametrize("criterion", ["det", "trace"])
-def test_simplex_weights_follow_the_multiplicative_algorithm(criterion):
-    # Reference: the multiplicative updates written with einsum, sweep for sweep.
-    rng = np.random.default_rng(9)
-    n, k = 4, 6
-    info = np.linalg.inv(np.stack([random_spd(rng, k, s) for s in (1.0, 2.0, 0.5, 1.5)]))
-    w0 = np.full((n, k), 1.0 / n)
-    w = w0
-    for _ in range(30):
-        P_f = np.linalg.inv(np.einsum("nk,nkij->kij", w, info))
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(3, 5))
+def test_simplex_weights_are_optimal(criterion, seed, n):
+    """The Newton weights sit on the simplex (zero for missing estimates), meet the optimality
+    (Karush-Kuhn-Tucker) conditions, and no weights do better: not 2,000 sweeps of the multiplicative
+    algorithm of optimal design (Yu 2010, monotone), nor random points of the simplex."""
+    rng = np.random.default_rng(seed)
+    k = 5
+    info = np.linalg.inv(np.stack([random_spd(rng, k, s) for s in rng.uniform(0.3, 3.0, n)]))
+    valid = rng.uniform(size=(n, k)) < 0.85
+    valid[:3] = True
+    info = np.where(valid[..., None, None], info, np.eye(6))
+    w0 = valid / valid.sum(axis=0)
+    w = _simplex_weights(w0, info, valid, criterion, 50, 1e-9)
+
+    def phi(w):
+        M = np.einsum("nk,nkij->kij", w, info)
+        return -np.linalg.slogdet(M)[1] if criterion == "det" else np.trace(np.linalg.inv(M), axis1=-2, axis2=-1)
+
+    assert np.all(w >= 0.0) and np.all(w[~valid] == 0.0)
+    np.testing.assert_allclose(w.sum(axis=0), 1.0, rtol=1e-12)
+    P_f = np.linalg.inv(np.einsum("nk,nkij->kij", w, info))
+    if criterion == "det":
+        g = np.einsum("kij,nkji->nk", P_f, info) / 6
+    else:
+        g = np.einsum("kij,nkji->nk", P_f @ P_f, info) / np.trace(P_f, axis1=-2, axis2=-1)
+    assert np.all(np.where(valid, g, 0.0) <= 1.0 + 1e-6)                   # no weight would gain by growing
+    assert np.all(np.abs(np.where(w > 1e-9, g, 1.0) - 1.0) <= 1e-6)       # the used ones are balanced
+    ref = w0
+    for _ in range(2000):
+        P_r = np.linalg.inv(np.einsum("nk,nkij->kij", ref, info))
         if criterion == "det":
-            w = w * np.einsum("kij,nkji->nk", P_f, info) / 6
+            ref = ref * np.einsum("kij,nkji->nk", P_r, info) / 6
         else:
-            w = w * np.sqrt(np.einsum("kij,nkji->nk", P_f @ P_f, info) / np.trace(P_f, axis1=-2, axis2=-1))
-        w /= w.sum(axis=0)
-    np.testing.assert_allclose(_simplex_weights(w0, info, criterion, 30, 0.0), w, rtol=1e-10, atol=1e-14)
+            ref = ref * np.sqrt(np.einsum("kij,nkji->nk", P_r @ P_r, info) / np.trace(P_r, axis1=-2, axis2=-1))
+        ref /= ref.sum(axis=0)
+    assert np.all(phi(w) <= phi(ref) + 1e-9 * np.abs(phi(ref)))
+    for _ in range(20):
+        u = rng.dirichlet(np.ones(n), size=k).T * valid
+        u /= u.sum(axis=0)
+        assert np.all(phi(w) <= phi(u) + 1e-12 * np.abs(phi(u)))
 
 
 @settings(max_examples=200, deadline=None)

@@ -27,15 +27,14 @@ CRITERIA = ("det", "trace")
 
 def covariance_intersection(x: np.ndarray, P: np.ndarray, valid: np.ndarray | None = None,
                             criterion: str = "det", max_iter: int = 50,
-                            tol: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+                            tol: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
     """Fuse n estimates of each of K objects: ``x`` (n, K, d), ``P`` (n, K, d, d) -> (K, d), (K, d, d).
 
     ``valid`` (n, K) marks which estimates exist (objects may have different numbers; each needs at
     least one). The weights on the simplex minimise ``det`` or ``trace`` of the fused covariance, for
-    all objects at once: exactly for two estimates (:func:`_pair_weight`); for three or more by the
-    multiplicative algorithm of optimal experimental design (w_i <- w_i g_i with g_i the normalised
-    gradient, power 1 for det and 1/2 for trace), which improves the objective monotonically (Yu,
-    Ann. Statist. 38, 2010) and stops after ``max_iter`` sweeps or when no weight moves by ``tol``.
+    all objects at once: exactly for two estimates (:func:`_pair_weight`); for three or more by an
+    active-set Newton iteration on the simplex (:func:`_simplex_weights`), to ``tol`` or ``max_iter``
+    steps.
     Any weights give a consistent estimate; the optimisation only makes it tighter.
     """
     if criterion not in CRITERIA:
@@ -60,7 +59,7 @@ def covariance_intersection(x: np.ndarray, P: np.ndarray, valid: np.ndarray | No
 
     many = np.flatnonzero(count >= 3)
     if len(many):
-        w[:, many] = _simplex_weights(w[:, many], info[:, many], criterion, max_iter, tol)
+        w[:, many] = _simplex_weights(w[:, many], info[:, many], valid[:, many], criterion, max_iter, tol)
 
     wi = w[..., None, None] * info
     P_f = np.linalg.inv(np.add.reduce(wi, axis=0))
@@ -128,28 +127,68 @@ def _convex_argmin(a: np.ndarray, c: np.ndarray | None) -> np.ndarray:
     return omega
 
 
-def _simplex_weights(w: np.ndarray, info: np.ndarray, criterion: str, max_iter: int,
+def _simplex_weights(w: np.ndarray, info: np.ndarray, valid: np.ndarray, criterion: str, max_iter: int,
                      tol: float) -> np.ndarray:
-    """Multiplicative-algorithm CI weights (n, K) from a starting point ``w`` (n, K) on the simplex.
+    """Optimal CI weights (n, K) on the simplex from a start ``w`` (n, K), over the ``valid`` (n, K)
+    estimates with information matrices ``info`` (n, K, d, d).
 
-    Per sweep, with the estimates' information matrices flattened once, the fused information
-    ``sum_n w_n I_n`` and the traces ``tr(P_f I_n)`` (or ``tr(P_f P_f I_n)``) are one matrix product each.
+    Active-set Newton on ``phi(w) = -log det M`` (det) or ``tr M^-1`` (trace), ``M = sum_i w_i I_i``:
+    with ``B_i = M^-1 I_i`` the gradient is ``-tr B_i`` (or ``-tr B_i M^-1``) and the Hessian
+    ``tr B_i B_j`` (or ``2 tr B_i B_j M^-1``), positive semi-definite (phi is convex). Each step solves
+    the Newton system on the active weights with ``sum w = 1``, is cut short where a weight would turn
+    negative (that weight leaves the active set) and halved while phi does not decrease; a weight
+    whose gradient says it should grow comes back. Stops when every step is below ``tol`` and the
+    Karush-Kuhn-Tucker conditions hold, or after ``max_iter`` steps.
     """
     n, k, d = info.shape[:3]
-    rows = np.ascontiguousarray(info.reshape(n, k, d * d).transpose(1, 0, 2))                   # (K, n, d*d)
-    rows_t = np.ascontiguousarray(info.swapaxes(-1, -2).reshape(n, k, d * d).transpose(1, 0, 2))  # I_n^T
-    w = np.ascontiguousarray(w.T)                                                                 # (K, n)
-    for _ in range(max_iter):
-        P_f = np.linalg.inv((w[:, None, :] @ rows).reshape(k, d, d))
+    I = np.moveaxis(info, 0, 1)                                   # (K, n, d, d)
+    w = np.ascontiguousarray(w.T)                                 # (K, n)
+    ok = np.ascontiguousarray(valid.T)
+    active = ok & (w > 0.0)
+
+    def objective(w):
+        M = np.einsum("kn,knij->kij", w, I)
         if criterion == "det":
-            w_new = w * (rows_t @ P_f.reshape(k, d * d, 1))[..., 0] / d     # sums to 1 by construction
+            return -np.linalg.slogdet(M)[1]
+        return np.trace(np.linalg.inv(M), axis1=-2, axis2=-1)
+
+    phi = objective(w)
+    for _ in range(max_iter):
+        Minv = np.linalg.inv(np.einsum("kn,knij->kij", w, I))
+        B = Minv[:, None] @ I                                     # (K, n, d, d)
+        if criterion == "det":
+            grad = -np.trace(B, axis1=-2, axis2=-1)
+            hess = np.einsum("knij,kmji->knm", B, B)
         else:
-            trace = P_f.reshape(k, d * d)[:, ::d + 1].sum(axis=1, keepdims=True)
-            w_new = w * np.sqrt((rows_t @ (P_f @ P_f).reshape(k, d * d, 1))[..., 0] / trace)
-        w_new /= np.add.reduce(w_new, axis=1, keepdims=True)
-        done = np.maximum.reduce(np.abs(w_new - w), axis=None) < tol
-        w = w_new
-        if done:
+            C = B @ Minv[:, None]
+            grad = -np.trace(C, axis1=-2, axis2=-1)
+            hess = 2.0 * np.einsum("knij,kmji->knm", B, C)
+        lam = -np.sum(w * grad, axis=1, keepdims=True)           # the active weights' common gradient
+        back = ok & ~active & (-grad > lam * (1.0 + tol))          # would improve phi if it grew
+        active |= back
+        # Equality-constrained Newton system on the active weights; inactive ones held at zero.
+        kkt = np.zeros((k, n + 1, n + 1))
+        kkt[:, :n, :n] = np.where(active[:, :, None] & active[:, None, :], hess, 0.0)
+        kkt[:, :n, :n] += np.eye(n) * ~active[:, :, None]
+        kkt[:, :n, n] = kkt[:, n, :n] = active
+        rhs = np.zeros((k, n + 1))
+        rhs[:, :n] = np.where(active, -grad, 0.0)
+        step = np.linalg.solve(kkt, rhs[..., None])[:, :n, 0]
+        cut = (step < 0.0) & (w > 0.0)                          # (a weight at zero that falls is projected)
+        shrink = np.where(cut, w / np.where(cut, -step, 1.0), np.inf)
+        t = np.minimum(1.0, shrink.min(axis=1))
+        for _ in range(30):                                      # halve until phi does not grow
+            trial = w + t[:, None] * step
+            trial[trial < 1e-12] = 0.0                            # a weight the step emptied is out
+            trial /= trial.sum(axis=1, keepdims=True)
+            phi_new = objective(trial)
+            worse = phi_new > phi + 1e-12 * np.abs(phi)
+            if not worse.any():
+                break
+            t = np.where(worse, 0.5 * t, t)
+        w, phi = np.where(worse[:, None], w, trial), np.where(worse, phi, phi_new)
+        active &= w > 0.0
+        if np.max(np.abs(t[:, None] * step)) < tol and not back.any():
             break
     return w.T
 
