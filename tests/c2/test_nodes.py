@@ -203,3 +203,31 @@ def test_duplicate_tracks_of_one_object_are_flagged_once():
     assert _duplicates(paths, alive).tolist() == [False, True, False, True]
     alive[1] = False   # a track that is already down shares no flight with the others
     assert _duplicates(paths, alive).tolist() == [False, False, False, True]
+
+
+def test_cycle_gate_runs_a_cycle_exactly_when_something_could_have_changed():
+    """Each reason to plan (refresh time, a battery coming due, a channel freeing, new track numbers,
+    a changed book or inventory) makes the gate run the cycle; with none of them it skips."""
+    from shieldwall.c2.planner import DUE_MARGIN_S, REFRESH_S, CycleGate, PlanningContext
+
+    assets = AssetTable(("a",), ("n1",), np.zeros((1, 3)), np.ones(1), np.ones(1))
+    ctx = PlanningContext("alliance", [_spec()], assets, DOCTRINE, extra_delay_s=np.zeros(1))
+    book, gate, ids = EngagementBook(8.0), CycleGate(), np.array([3, 7])
+    assert gate.needed(0.0, ids, book, ctx)                       # never ran
+    ctx.next_due_s = 100.0
+    gate.ran(0.0, ids, book, ctx)
+    step = 0.5 * REFRESH_S
+    assert not gate.needed(step, ids, book, ctx)
+    assert gate.needed(REFRESH_S, ids, book, ctx)                 # refresh
+    assert gate.needed(step, np.array([3, 8]), book, ctx)         # a new track number
+    ctx.next_due_s = step + DUE_MARGIN_S
+    assert gate.needed(step, ids, book, ctx)                      # a battery comes due within the margin
+    ctx.next_due_s = 100.0
+    ctx.inventory[0] -= 1
+    assert gate.needed(step, ids, book, ctx)                      # inventory moved
+    ctx.inventory[0] += 1
+    book.add_order(_order(intercept_s=step + DUE_MARGIN_S + 0.5 * REFRESH_S))
+    assert gate.needed(step, ids, book, ctx)                      # the book moved
+    gate.ran(step, ids, book, ctx)
+    assert not gate.needed(step + 0.25 * REFRESH_S, ids, book, ctx)
+    assert gate.needed(step + 0.75 * REFRESH_S, ids, book, ctx)  # its fire channel frees within the margin

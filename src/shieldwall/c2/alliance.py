@@ -8,7 +8,7 @@ import numpy as np
 
 from shieldwall.c2.deconfliction import EngagementBook
 from shieldwall.c2.node import Output, Record, Send, Timer
-from shieldwall.c2.planner import Evaluation, PredictionMemo, PlanningContext, evaluate, plan_cycle
+from shieldwall.c2.planner import CycleGate, Evaluation, PredictionMemo, PlanningContext, evaluate, plan_cycle
 from shieldwall.comms.messages import EngagementStatus, ThreatWarning, TrackReport
 from shieldwall.tracking.fusion import FusionCentre
 
@@ -26,6 +26,7 @@ class AllianceNode:
         self.book = EngagementBook(planner.doctrine.kill_assessment_delay_s)
         self._warned: set[int] = set()
         self._memo = PredictionMemo()
+        self._gate = CycleGate()
 
     def start(self, t_s: float) -> list[Output]:
         return [Timer(t_s + self.decision_period_s, "decide")]
@@ -41,15 +42,17 @@ class AllianceNode:
 
     def on_timer(self, t_s: float, key: str) -> list[Output]:
         out: list[Output] = [Timer(t_s + self.decision_period_s, "decide")]
-        tracks = self.fusion.system_tracks(t_s)
-        out += self.book.assess(t_s, tracks.ids, tracks.t_update_s)
-        if not len(tracks.ids):
+        ids, t_update_s = self.fusion.updates(t_s)
+        out += self.book.assess(t_s, ids, t_update_s)
+        if not len(ids) or not self._gate.needed(t_s, ids, self.book, self.planner):
             return out
+        tracks = self.fusion.system_tracks(t_s)
         ev = evaluate(t_s, tracks.ids, tracks.x, tracks.P, tracks.t_s, self.planner.assets, self._memo)
         out.append(Record("picture", {"ids": ev.track_ids, "x": ev.x, "P_pos_m": np.sqrt(
             np.trace(tracks.P[:, :3, :3], axis1=1, axis2=2))}))
         out += self._warn(ev)
         out += plan_cycle(self.planner, ev, self.book, self._memo)
+        self._gate.ran(t_s, ids, self.book, self.planner)
         return out
 
     def _warn(self, ev: Evaluation) -> list[Output]:

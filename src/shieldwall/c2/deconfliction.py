@@ -35,8 +35,15 @@ class EngagementBook:
         self._own: dict[str, Engagement] = {}
         self._others: dict[str, Engagement] = {}
         self.killed: set[int] = set()
+        self.version = 0  # counts changes, so a planner can tell whether the book moved since it looked
+
+    def next_change_s(self, t_s: float) -> float:
+        """The next time [s] after ``t_s`` at which an own engagement's intercept time passes and its
+        fire channel frees (inf if none); every other change of the book bumps :attr:`version`."""
+        return min((e.intercept_s for e in self._own.values() if e.intercept_s > t_s), default=np.inf)
 
     def add_order(self, order: EngagementOrder) -> None:
+        self.version += 1
         self._own[order.order_id] = Engagement(order.order_id, order.battery, order.track, order.aim_ecef,
                                                order.intercept_s, order.shots, "ordered")
 
@@ -46,6 +53,7 @@ class EngagementBook:
         Returns the own engagement an order failure (anything but ``launched``) cancels, so the planner
         can take its shots back into its inventory; None otherwise.
         """
+        self.version += 1
         own = status.order_id in self._own
         book = self._own if own else self._others
         if status.status == "launched":
@@ -83,8 +91,10 @@ class EngagementBook:
             if e.state != "launched" or t_s < e.intercept_s + self.ka_delay_s:
                 if e.state == "ordered" and t_s > e.intercept_s:
                     del self._own[key]  # never launched (lost, refused or expired)
+                    self.version += 1
                 continue
             del self._own[key]
+            self.version += 1
             survived = last.get(e.track, -np.inf) > e.intercept_s + SURVIVAL_MARGIN_S
             if not survived:
                 self.killed.add(e.track)
@@ -93,6 +103,7 @@ class EngagementBook:
         for key, e in list(self._others.items()):
             if t_s > e.intercept_s + self.ka_delay_s:
                 del self._others[key]
+                self.version += 1
         return records
 
     def intercept_grid_s(self, t0_s: float, step_s: float) -> np.ndarray:

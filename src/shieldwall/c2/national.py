@@ -10,7 +10,7 @@ import numpy as np
 
 from shieldwall.c2.deconfliction import EngagementBook
 from shieldwall.c2.node import Output, Record, Send, Timer
-from shieldwall.c2.planner import PredictionMemo, PlanningContext, evaluate, plan_cycle
+from shieldwall.c2.planner import CycleGate, PredictionMemo, PlanningContext, evaluate, plan_cycle
 from shieldwall.c2.specs import AssetTable, BatterySpec, DoctrineSpec
 from shieldwall.comms.messages import (EngagementOrder, EngagementStatus, PlotReport, ThreatWarning,
                                        TrackReport)
@@ -42,6 +42,7 @@ class NationalNode:
         self._book = EngagementBook(doctrine.kill_assessment_delay_s)
         self._decision_period_s = doctrine.decision_period_s
         self._memo = PredictionMemo()
+        self._gate = CycleGate()
 
     def start(self, t_s: float) -> list[Output]:
         out: list[Output] = [Timer(t_s + self.report_period_s, "report")]
@@ -102,7 +103,8 @@ class NationalNode:
         assert self._planner is not None
         tracks = self.tracker.confirmed()
         out: list[Output] = list(self._book.assess(t_s, tracks.ids, tracks.t_update_s))
-        if len(tracks.ids):
+        if len(tracks.ids) and self._gate.needed(t_s, tracks.ids, self._book, self._planner):
             ev = evaluate(t_s, tracks.ids, tracks.x, tracks.P, tracks.t_s, self._planner.assets, self._memo)
             out += plan_cycle(self._planner, ev, self._book, self._memo)
+            self._gate.ran(t_s, tracks.ids, self._book, self._planner)
         return out

@@ -39,6 +39,12 @@ LAUNCH_SLACK_S = 1.0
 THREAT_P_MIN = 0.01
 #: Two tracks whose predicted paths stay this close [m] over this many prediction samples are one object.
 SAME_OBJECT_M, SAME_OBJECT_SAMPLES = 3_000.0, 30
+#: Decision cycles that cannot order anything are skipped (:class:`CycleGate`): a node evaluates and
+#: plans at least every ``REFRESH_S`` [s], every cycle within ``DUE_MARGIN_S`` [s] of the earliest
+#: time a battery could be ready to launch on its current picture, and whenever its tracks, engagement
+#: book or inventory change.
+REFRESH_S = 6.0
+DUE_MARGIN_S = 10.0
 #: Engagement-quality track: a battery fires only if the track's predicted position uncertainty at the
 #: intercept time, this many standard deviations (RSS over axes), fits inside its kill vehicle's divert.
 ENGAGEMENT_QUALITY_SIGMAS = 2.0
@@ -60,6 +66,7 @@ class PlanningContext:
     battery_ecef: np.ndarray = field(init=False)
     defends: np.ndarray = field(init=False)  # (B, A) may battery b defend asset a
     orders_issued: int = 0
+    next_due_s: float = -np.inf  # earliest time a battery could be ready on the last plan's picture
     _index: dict[str, int] = field(init=False)
     params_divert_m: np.ndarray = field(init=False)
 
@@ -184,6 +191,27 @@ def _fill(into: ImpactPrediction, rows: np.ndarray, part: ImpactPrediction) -> N
         getattr(into, name)[rows] = getattr(part, name)
 
 
+class CycleGate:
+    """Whether a planning node's decision cycle can change anything (:data:`REFRESH_S`,
+    :data:`DUE_MARGIN_S`): a cycle is needed when its track numbers, engagement book or inventory have
+    changed since the last one that ran, when a battery may come ready (or a fire channel free) within
+    the margin, or when the last one ran ``REFRESH_S`` ago. Skipped cycles cost nothing."""
+
+    def __init__(self) -> None:
+        self._last_s = -np.inf
+        self._seen: tuple[bytes, int, bytes] | None = None
+
+    def needed(self, t_s: float, ids: np.ndarray, book: EngagementBook, ctx: PlanningContext) -> bool:
+        due_s = min(ctx.next_due_s, book.next_change_s(self._last_s))
+        return (t_s >= self._last_s + REFRESH_S or t_s >= due_s - DUE_MARGIN_S
+                or self._seen != (np.asarray(ids).tobytes(), book.version, ctx.inventory.tobytes()))
+
+    def ran(self, t_s: float, ids: np.ndarray, book: EngagementBook, ctx: PlanningContext) -> None:
+        """Note the cycle that ran at ``t_s`` (after its orders went into ``book`` and ``ctx``)."""
+        self._last_s = t_s
+        self._seen = (np.asarray(ids).tobytes(), book.version, ctx.inventory.tobytes())
+
+
 def evaluate(t_s: float, ids: np.ndarray, x: np.ndarray, P: np.ndarray, t_state_s: np.ndarray,
              assets: AssetTable, memo: PredictionMemo | None = None) -> Evaluation:
     """Coast tracks (states valid at ``t_state_s``) to ``t_s``; predict impact points, threatened assets
@@ -202,6 +230,7 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
     """Assign ready batteries to unengaged threatening tracks and emit the orders (``memo``: the one
     the evaluation used, to reuse trajectories)."""
     t_s = ev.t_s
+    ctx.next_due_s = np.inf  # until a feasible pair says otherwise
     if not len(ev.track_ids) or not len(ctx.batteries):
         return []
     threatening = ev.p_hit >= THREAT_P_MIN  # (T, A)
@@ -238,9 +267,11 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
     win = engagement_windows(ctx.battery_ecef[bat], params, times_s, r_ecef, alive, t_s,
                              ctx.doctrine.kill_assessment_delay_s)
     # Fire when ready: only batteries whose launch for the earliest intercept falls in this cycle.
-    ready = win.launch_s - params.reaction_time_s[:, None] <= t_s + ctx.doctrine.decision_period_s
-    usable = (ready & allowed[np.ix_(bat, cols)] & np.isfinite(win.earliest_s)
-              & _engagement_quality(ev.P[sel], win.earliest_s - t_s, ctx.params_divert_m[bat]))
+    due_s = win.launch_s - params.reaction_time_s[:, None] - ctx.doctrine.decision_period_s
+    ready = due_s <= t_s
+    feasible = allowed[np.ix_(bat, cols)] & np.isfinite(win.earliest_s)
+    ctx.next_due_s = float(np.min(due_s[feasible], initial=np.inf))
+    usable = ready & feasible & _engagement_quality(ev.P[sel], win.earliest_s - t_s, ctx.params_divert_m[bat])
     pk = np.where(usable, params.pk[:, None], 0.0)
     d = ctx.doctrine
     salvo = np.where((value >= d.high_value_threshold) | ~(win.shoot_look_shoot & usable).any(axis=0),

@@ -297,6 +297,19 @@ class FusionCentre:
             self._P = np.concatenate([self._P, P[new]])
         return sys_ids
 
+    def updates(self, t_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """System track ids (sorted) and the time [s] of each one's newest contribution, after dropping
+        contributions older than ``stale_s``: the same as :meth:`system_tracks` gives, without fusing."""
+        self._prune(t_s)
+        order = np.argsort(self._sys, kind="stable")
+        sorted_sys = self._sys[order]
+        first = np.ones(len(order), bool)
+        first[1:] = sorted_sys[1:] != sorted_sys[:-1]
+        starts = np.flatnonzero(first)
+        if not len(starts):
+            return sorted_sys, np.empty(0)
+        return sorted_sys[first], np.maximum.reduceat(self._t_s[order], starts)
+
     def system_tracks(self, t_s: float) -> SystemTrackTable:
         """System tracks fused at ``t_s``, after dropping contributions older than ``stale_s``."""
         self._prune(t_s)
