@@ -146,3 +146,22 @@ def test_picture_tracks_truth(runs):
     attributed = tracks[tracks["truth"] != ""]
     assert len(attributed) > 100
     assert attributed["error_m"].median() < 1_000.0
+
+
+def test_seconds_in_reach_cover_every_threat_within_range(scenario):
+    """Every instant at which some threat in flight is within a radar's range (scanned every 0.2 s with
+    the ephemeris's own interpolation) falls in a second the shell marks, so skipping the truth lookup
+    elsewhere changes no scan."""
+    from shieldwall.sim.simulation import Simulation, _seconds_in_reach
+
+    sim = Simulation(scenario, seed=1)
+    eph = sim.truth.ephemeris
+    duration = scenario.settings.duration_s
+    times = np.arange(0.0, duration, 0.2)
+    for model in (m for m in sim.sensor_models if m.kind == "radar"):
+        reach = _seconds_in_reach(eph, model, duration)
+        for t in times:
+            r, _, flying, _ = eph.state(t)
+            inside = flying & (np.linalg.norm(r - model.origin_ecef, axis=-1) <= model.max_range_m)
+            assert reach[int(t)] or not inside.any(), (model.name, t)
+        assert reach.any() and not reach.all()

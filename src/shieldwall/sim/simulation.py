@@ -105,6 +105,9 @@ class Simulation:
             self.sensor_nodes.append(node)
             self._nation_of[x.id] = x.nation
         self._phase_s = rng_phase.uniform(0.0, 1.0, len(self.sensor_models)) * [m.revisit_s for m in self.sensor_models]
+        self._in_reach = [_seconds_in_reach(self.truth.ephemeris, m, s.settings.duration_s)
+                          if m.kind == "radar" else None for m in self.sensor_models]
+        self._nowhere = np.zeros((len(t.ids), 3))
 
     def _approval_margin_s(self, alliance_id: str, b, approval) -> float:
         """Time [s] the alliance budgets for an approval battery's order to come back approved."""
@@ -165,11 +168,16 @@ class Simulation:
     def _scan(self, k: int) -> None:
         now = self.engine.now
         model = self.sensor_models[k]
-        r, _, in_flight, boosting = self.truth.threats(now)
-        if model.kind == "ir":
-            scan = ir_scan(model, now, r, boosting, self._rng_sensor[k])
+        reach = self._in_reach[k]
+        if reach is not None and not reach[min(int(now), len(reach) - 1)]:
+            # No threat within range this second: the same scan (and random draws) as with the truth.
+            scan = radar_scan(model, now, self._nowhere, self.truth.rcs_m2, False, self._rng_sensor[k])
         else:
-            scan = radar_scan(model, now, r, self.truth.rcs_m2, in_flight, self._rng_sensor[k])
+            r, _, in_flight, boosting = self.truth.threats(now)
+            if model.kind == "ir":
+                scan = ir_scan(model, now, r, boosting, self._rng_sensor[k])
+            else:
+                scan = radar_scan(model, now, r, self.truth.rcs_m2, in_flight, self._rng_sensor[k])
         if len(scan):
             seen = scan.truth_index[scan.truth_index >= 0]
             for i in seen[np.isnan(self.first_detection_s[seen])]:
@@ -255,3 +263,25 @@ class Simulation:
             truth[near] = np.array(self.threats.ids, dtype=object)[flying[j[near]]]
             err[~np.isfinite(err)] = np.nan
         self.recorder.tracks(t_s, f["ids"], x, f["P_pos_m"], truth.astype(str), err)
+
+
+#: Slack [m] on a radar's reach when marking the seconds a threat may be within it: more than a
+#: second of flight at any ballistic speed.
+REACH_SLACK_M = 20_000.0
+
+
+def _seconds_in_reach(ephemeris, model, duration_s: float) -> np.ndarray:
+    """(ceil(duration) + 1,) whether some threat may be within ``model``'s range at any time in each
+    whole second of the run, from the ephemeris's 1 s samples (each marks its own second and the one
+    before, which it ends)."""
+    n = int(np.ceil(duration_s)) + 1
+    out = np.zeros(n, bool)
+    r = ephemeris.samples_r_ecef                          # (N, M, 3), sample j at launch + j seconds
+    d = r - model.origin_ecef
+    near = np.add.reduce(d * d, axis=-1) <= (model.max_range_m + REACH_SLACK_M) ** 2
+    threat, j = np.nonzero(near)
+    t = np.floor(ephemeris.launch_time_s[threat] + j).astype(int)
+    for second in (t - 1, t, t + 1):
+        out[second[(second >= 0) & (second < n)]] = True
+    return out
+
