@@ -43,7 +43,7 @@ SAME_OBJECT_M, SAME_OBJECT_SAMPLES = 3_000.0, 30
 #: plans at least every ``REFRESH_S`` [s], every cycle within ``DUE_MARGIN_S`` [s] of the earliest
 #: time a battery could be ready to launch on its current picture, and whenever its tracks, engagement
 #: book or inventory change.
-REFRESH_S = 6.0
+REFRESH_S = 10.0
 DUE_MARGIN_S = 10.0
 #: Engagement-quality track: a battery fires only if the track's predicted position uncertainty at the
 #: intercept time, this many standard deviations (RSS over axes), fits inside its kill vehicle's divert.
