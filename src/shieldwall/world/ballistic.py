@@ -46,8 +46,10 @@ FPA_OFFSET_DEG = {"minimum-energy": 0.0, "lofted": 15.0, "depressed": -12.0}
 PITCH_START_FRACTION, PITCH_END_FRACTION = 0.1, 0.35
 #: Height [m] above which the air is taken as vacuum (exponential-atmosphere drag < 1e-6 m/s^2 there).
 DRAG_CEILING_M = 150e3
+#: Boost integration step [s] (thrust and pitch program are smooth; samples in between are Hermite).
+BOOST_STEP_S = 2
 #: Coasting integration steps [s] and the height [m] each step must end above: long steps in vacuum,
-#: short ones in thin air; 1 s in boost, in denser air, and as the ephemeris sampling interval.
+#: short ones in thin air; 1 s in denser air, and as the ephemeris sampling interval.
 COAST_STEPS_S = ((30, DRAG_CEILING_M), (20, DRAG_CEILING_M), (10, DRAG_CEILING_M), (5, 60e3), (2, 60e3))
 #: A flight still up after this long [s] is abandoned (it would be orbital).
 MAX_FLIGHT_S = 4.0 * 3600.0
@@ -147,9 +149,10 @@ class _Flight:
 
 
 def _coast_step_s(t_s, burn_time_s, r, v, alt_m) -> np.ndarray:
-    """Integer step [s] per threat: 1 s in boost and dense air, longer while coasting high (COAST_STEPS_S)."""
+    """Integer step [s] per threat: BOOST_STEP_S in boost, 1 s in dense air, longer while coasting high
+    (COAST_STEPS_S)."""
     sink = np.maximum(-_dot(v, _unit(r)), 0.0)
-    step = np.ones_like(alt_m)
+    step = np.where(t_s < burn_time_s, float(BOOST_STEP_S), 1.0)
     for h, floor_m in COAST_STEPS_S[::-1]:
         clear = alt_m - h * sink - 0.5 * G0_MS2 * h * h >= floor_m
         step = np.where(clear & (t_s >= burn_time_s), float(h), step)
