@@ -213,3 +213,16 @@ def test_prediction_flies_the_dynamics_model(j2):
     r, v = rk4_step(x[:, :3], x[:, 3:], dt, partial(ballistic_accel_ecef, j2=j2))
     np.testing.assert_allclose(ekf.predict_mean(x, dt, j2=j2), np.concatenate([r, v], axis=-1),
                                rtol=1e-14, atol=1e-9)
+
+
+def test_constant_velocity_prediction_is_the_textbook_one():
+    """``predict_cv`` equals F x and F P F^T + Q written out with full 6x6 matrices (any sign of dt)."""
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(5, 6, 6))
+    P = a @ a.transpose(0, 2, 1)
+    x = rng.normal(size=(5, 6)) * 100.0
+    dt = rng.uniform(-4.0, 4.0, 5)
+    F = np.stack([np.block([[np.eye(3), d * np.eye(3)], [np.zeros((3, 3)), np.eye(3)]]) for d in dt])
+    x_new, P_new = ekf.predict_cv(x, P, dt, 0.7)
+    np.testing.assert_allclose(x_new, np.einsum("kij,kj->ki", F, x), rtol=1e-14, atol=1e-12)
+    np.testing.assert_allclose(P_new, F @ P @ F.transpose(0, 2, 1) + ekf.process_noise(dt, 0.7), rtol=1e-12, atol=1e-12)

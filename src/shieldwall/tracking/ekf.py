@@ -88,6 +88,27 @@ def predict(x: np.ndarray, P: np.ndarray, dt_s: np.ndarray | float, q_accel: flo
     return y.T.copy(), _symmetric(P)
 
 
+def predict_cv(x: np.ndarray, P: np.ndarray, dt_s: np.ndarray | float,
+               q_accel: float) -> tuple[np.ndarray, np.ndarray]:
+    """Nearly-constant-velocity prediction of states (K, 6) [m, m/s] and covariances (K, 6, 6) over
+    ``dt_s`` (K,) or scalar [s]: ``x <- F x``, ``P <- F P F^T + Q`` with ``F = [[I, dt I], [0, I]]`` and
+    the white-noise-acceleration ``Q`` of :func:`process_noise` (exact for that model)."""
+    x = np.asarray(x, float)
+    P = np.asarray(P, float)
+    dt = np.broadcast_to(np.asarray(dt_s, float), x.shape[:1])
+    h = dt[:, None, None]
+    x_new = x.copy()
+    x_new[:, :3] += dt[:, None] * x[:, 3:]
+    # F P F^T blockwise: [[A + h(B + B^T) + h^2 D, B + h D], [., D]] for P = [[A, B], [B^T, D]].
+    B, D = P[:, :3, 3:], P[:, 3:, 3:]
+    P_new = np.empty_like(P)
+    P_new[:, :3, :3] = P[:, :3, :3] + h * (B + B.swapaxes(-1, -2)) + (h * h) * D
+    P_new[:, :3, 3:] = B + h * D
+    P_new[:, 3:, :3] = P_new[:, :3, 3:].swapaxes(-1, -2)
+    P_new[:, 3:, 3:] = D
+    return x_new, P_new + process_noise(dt, q_accel)
+
+
 def predict_mean(x: np.ndarray, dt_s: np.ndarray | float, *, j2: bool = True,
                  max_step_s: float = MAX_STEP_S) -> np.ndarray:
     """The state part of :func:`predict` alone (same sub-steps): states (K, 6) flown over ``dt_s`` [s]."""

@@ -28,6 +28,8 @@ from shieldwall.sensors.scan import Scan, plot_covariance_ecef, scan_to_ecef
 from shieldwall.tracking import ekf
 from shieldwall.tracking.association import associate
 
+#: Motion models a tracker can predict with: ``(x, P, dt_s, q_accel) -> (x, P)``.
+MOTIONS = {"ballistic": ekf.predict, "cv": ekf.predict_cv}
 # Tolerance [in windows] so that a scan arriving exactly one window after an update counts a miss
 # despite floating-point time arithmetic.
 _WINDOW_EPS = 1e-6
@@ -38,6 +40,7 @@ class TrackerParams:
     """Tracker settings; ``q_accel`` in m/s^2/sqrt(s) is the white-noise acceleration density root."""
 
     q_accel: float = 1.0
+    motion: str = "ballistic"   # "ballistic" (ECEF, gravity with J2) or "cv" (nearly constant velocity)
     gate_prob: float = 0.9999
     m_of_n: tuple[int, int] = (3, 5)
     delete_after_misses: int = 5
@@ -55,6 +58,8 @@ class TrackerParams:
         for name in ("miss_window_s", "max_position_sigma_m", "init_velocity_sigma_ms"):
             if not getattr(self, name) > 0.0:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected a positive number")
+        if self.motion not in MOTIONS:
+            raise ValueError(f"motion={self.motion!r}: expected one of {tuple(MOTIONS)}")
         if self.q_accel < 0.0 or self.delete_after_misses < 1:
             raise ValueError("q_accel must be >= 0 and delete_after_misses >= 1")
 
@@ -119,7 +124,7 @@ class Tracker:
         p = self.params
         t_s, z, R = scan.t_s, scan.z, scan.R
         res = partial(residual, scan.kind)
-        x_pred, P_pred = ekf.predict(self._x, self._P, t_s - self._t_s, p.q_accel)
+        x_pred, P_pred = MOTIONS[p.motion](self._x, self._P, t_s - self._t_s, p.q_accel)
         h = measurement_function(scan.kind, x_pred[:, :3], scan.origin_ecef, scan.basis)
         H = np.zeros((len(self), 3, 6))
         H[:, :, :3] = measurement_jacobian(scan.kind, x_pred[:, :3], scan.origin_ecef, scan.basis)
@@ -157,7 +162,7 @@ class Tracker:
     def coast_to(self, t_s: float) -> TrackTable:
         """Confirmed tracks predicted to ``t_s``; the tracker is not changed."""
         table = self.confirmed()
-        x, P = ekf.predict(table.x, table.P, t_s - table.t_s, self.params.q_accel)
+        x, P = MOTIONS[self.params.motion](table.x, table.P, t_s - table.t_s, self.params.q_accel)
         return TrackTable(ids=table.ids, x=x, P=P, t_s=np.full(len(table), float(t_s)),
                           t_update_s=table.t_update_s, n_updates=table.n_updates)
 
