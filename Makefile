@@ -28,6 +28,7 @@ test: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/sim_speed.py --quick
+	$(BIN)/python bench/tracking_vs_stonesoup.py --quick
 
 clean:
 	rm -rf $(VENV) runs build src/*.egg-info

@@ -262,19 +262,22 @@ def _run_dir(executed: list[Outcome], scenario: str) -> Path:
 # What the guide says about run outputs matches real outputs.
 
 
-def flatten(value, prefix: str = "") -> set[str]:
-    """Key paths of JSON data: dicts of dicts as ``key.<id>.sub``, lists of dicts as ``key[].sub``."""
+def flatten(value, prefix: str = "", ids: frozenset[str] = frozenset()) -> set[str]:
+    """Key paths of JSON data: maps keyed by scenario ``ids`` (or whose values are all dicts) as
+    ``key.<id>.sub``, other dicts as ``key.sub``, lists of dicts as ``key[].sub``."""
     out = set()
     if isinstance(value, dict):
         for k, v in value.items():
             path = f"{prefix}.{k}" if prefix else k
             out.add(path)
-            if isinstance(v, dict) and v and all(isinstance(x, dict) for x in v.values()):
+            if isinstance(v, dict) and v and (set(v) <= ids or all(isinstance(x, dict) for x in v.values())):
                 for sub in v.values():
-                    out |= flatten(sub, f"{path}.<id>")
+                    out |= flatten(sub, f"{path}.<id>", ids)
+            elif isinstance(v, dict):
+                out |= flatten(v, path, ids)
             elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
                 for sub in v:
-                    out |= flatten(sub, f"{path}[]")
+                    out |= flatten(sub, f"{path}[]", ids)
     return out
 
 
@@ -285,8 +288,11 @@ def documented_keys(heading_part: str) -> set[str]:
 
 
 def test_guide_metric_keys_match_a_real_run(executed):
-    metrics = json.loads((_run_dir(executed, "examples/small.yaml") / "metrics.json").read_text(encoding="utf-8"))
-    actual = flatten(metrics)
+    run_dir = _run_dir(executed, "examples/small.yaml")
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    scenario = yaml.safe_load((run_dir / "scenario.yaml").read_text(encoding="utf-8"))
+    ids = frozenset(x["id"] for key in ("nations", "assets", "sensors", "batteries") for x in scenario[key])
+    actual = flatten(metrics, ids=ids)
     documented = documented_keys("metrics.json")
     assert not documented - actual, f"documented but not in metrics.json: {sorted(documented - actual)}"
     assert not actual - documented, f"in metrics.json but not documented: {sorted(actual - documented)}"

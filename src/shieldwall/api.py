@@ -28,13 +28,15 @@ COVERAGE_ALT_M = 100_000.0
 
 @dataclass(frozen=True)
 class Run:
-    """The record of one run: ``metrics`` (dict), ``events`` and ``tracks`` (DataFrames)."""
+    """The record of one run: ``metrics`` (dict), ``events``, ``tracks`` and ``picture`` (DataFrames;
+    ``picture`` scores each recorded alliance picture against truth: OSPA, GOSPA and SIAP counts)."""
 
     scenario: Scenario
     seed: int
     metrics: dict[str, Any]
     events: pd.DataFrame
     tracks: pd.DataFrame
+    picture: pd.DataFrame
 
     def metrics_json(self) -> str:
         """``metrics.json`` text: sorted keys, so the same run gives the same bytes."""
@@ -49,7 +51,7 @@ class Run:
             lat, lon = coverage_footprint(model, COVERAGE_ALT_M)
             coverage.append({"sensor": sensor.id, "nation": sensor.nation,
                              "lat_deg": np.asarray(lat).tolist(), "lon_deg": np.asarray(lon).tolist()})
-        return render_report(self.scenario, self.events, self.tracks, self.metrics, coverage)
+        return render_report(self.scenario, self.events, self.tracks, self.metrics, coverage, picture=self.picture)
 
     def write(self, directory: str | Path) -> Path:
         """Write the run record to ``directory`` (created if needed) and return the report's path."""
@@ -60,6 +62,7 @@ class Run:
         (out / "scenario.yaml").write_text(yaml.safe_dump(scenario, sort_keys=False), encoding="utf-8")
         self.events.to_parquet(out / "events.parquet", index=False)
         self.tracks.to_parquet(out / "tracks.parquet", index=False)
+        self.picture.to_parquet(out / "picture.parquet", index=False)
         (out / "metrics.json").write_text(self.metrics_json(), encoding="utf-8")
         report = out / "report.html"
         report.write_text(self.report_html(), encoding="utf-8")
@@ -84,6 +87,7 @@ def run(scenario: Scenario | str | Path, seed: int | None = None,
     sim = Simulation(scenario, seed, source or "<scenario>")
     sim.run(progress)
     events = sim.recorder.events_frame()
+    picture = sim.recorder.picture_frame()
     metrics = compute_metrics(scenario, events, sim.threats.ids, sim.threats.classes, seed=seed,
-                              messages_sent=sim.messages_sent, messages_lost=sim.messages_lost)
-    return Run(scenario, seed, metrics, events, sim.recorder.tracks_frame())
+                              messages_sent=sim.messages_sent, messages_lost=sim.messages_lost, picture=picture)
+    return Run(scenario, seed, metrics, events, sim.recorder.tracks_frame(), picture)

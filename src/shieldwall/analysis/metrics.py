@@ -53,8 +53,9 @@ def _clean(value: Any) -> Any:
 
 def compute_metrics(scenario: Scenario, events: pd.DataFrame, threat_ids: tuple[str, ...],
                     threat_classes: tuple[str, ...], *, seed: int, messages_sent: int,
-                    messages_lost: int) -> dict[str, Any]:
-    """The run's metrics dictionary (the content of ``metrics.json``)."""
+                    messages_lost: int, picture: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The run's metrics dictionary (the content of ``metrics.json``); ``picture`` is the recorder's
+    picture-quality table (:data:`~shieldwall.sim.recorder.PICTURE_COLUMNS`)."""
     ev = events
     kind = ev["kind"]
     impacts = ev[kind == "impact"]
@@ -124,8 +125,37 @@ def compute_metrics(scenario: Scenario, events: pd.DataFrame, threat_ids: tuple[
         "expired_orders": int((kind == "expired").sum()),
         "nations": nations,
         "threat_timeline": timeline,
+        "picture": picture_quality(picture),
     }
     return _clean(metrics)
+
+
+def picture_quality(picture: pd.DataFrame | None) -> dict[str, Any]:
+    """Summary of the alliance picture's quality over the run, from the per-picture table: mean OSPA
+    and GOSPA [m] over the pictures with any truth or track, and the SIAP measures (Votruba et al.,
+    Single Integrated Air Picture attributes, 2001) pooled over all pictures: completeness (truths
+    with a track / truths), ambiguity (assigned tracks / tracked truths), spuriousness (tracks
+    with no truth / tracks) and positional accuracy (RMS error of the assigned tracks [m]). One pass
+    over the table: linear in the run's length."""
+    if picture is None or not len(picture):
+        return {"pictures": 0, "ospa_mean_m": None, "gospa_mean_m": None,
+                "siap": {"completeness": None, "ambiguity": None, "spuriousness": None, "accuracy_m": None}}
+    busy = picture[(picture["truths"] > 0) | (picture["tracks"] > 0)]
+    totals = picture[["truths", "tracks", "tracked_truths", "assigned_tracks", "spurious_tracks", "sq_error_m2"]].sum()
+
+    def ratio(a: float, b: float) -> float | None:
+        return float(a / b) if b else None
+
+    accuracy = ratio(totals["sq_error_m2"], totals["assigned_tracks"])
+    return {
+        "pictures": int(len(picture)),
+        "ospa_mean_m": float(busy["ospa_m"].mean()) if len(busy) else None,
+        "gospa_mean_m": float(busy["gospa_m"].mean()) if len(busy) else None,
+        "siap": {"completeness": ratio(totals["tracked_truths"], totals["truths"]),
+                 "ambiguity": ratio(totals["assigned_tracks"], totals["tracked_truths"]),
+                 "spuriousness": ratio(totals["spurious_tracks"], totals["tracks"]),
+                 "accuracy_m": None if accuracy is None else float(np.sqrt(accuracy))},
+    }
 
 
 def _threatened_nations(events: pd.DataFrame, asset_nation: dict[str, str]) -> dict[str, set[str]]:

@@ -77,7 +77,8 @@ TOPOJSON_NAME = "world_110m"  # what plotly.js looks up for scope "world" at res
 
 
 def render_report(scenario: Scenario, events: pd.DataFrame, tracks: pd.DataFrame, metrics: Mapping[str, Any],
-                  coverage: Sequence[Mapping[str, Any]], *, basemap: Mapping[str, Any] | None = None) -> str:
+                  coverage: Sequence[Mapping[str, Any]], *, basemap: Mapping[str, Any] | None = None,
+                  picture: pd.DataFrame | None = None) -> str:
     """One self-contained HTML document describing a run.
 
     ``events`` and ``tracks`` are the run's event log and system-track histories (columns as in
@@ -85,7 +86,9 @@ def render_report(scenario: Scenario, events: pd.DataFrame, tracks: pd.DataFrame
     read for the keys named in :data:`HEADLINE` plus ``nations`` (nation id → figures) and
     ``threat_timeline`` (one dict per threat); absent figures show as blank. ``coverage`` holds sensor
     footprints ``{"sensor", "nation", "lat_deg": [...], "lon_deg": [...]}``. ``basemap``, optional, is a
-    Plotly-format world TopoJSON embedded so the map shows land and borders offline.
+    Plotly-format world TopoJSON embedded so the map shows land and borders offline. ``picture``,
+    optional, is the per-picture quality table (OSPA and GOSPA over time); ``metrics["picture"]`` gives
+    the SIAP table.
 
     Pure: the same inputs give the same text; nothing is printed, read from the clock or made random.
     """
@@ -97,7 +100,10 @@ def render_report(scenario: Scenario, events: pd.DataFrame, tracks: pd.DataFrame
         "map": _figure_html(_map_figure(scenario, events, coverage, colours, basemap is not None), "sw-map", 620),
         "timeline": _figure_html(*_timeline_figure(scenario, events, names)),
         "tracks": _figure_html(_tracks_figure(tracks), "sw-tracks", 560) if len(tracks) else None,
+        "picture": (_figure_html(_picture_figure(picture), "sw-picture", 360)
+                    if picture is not None and len(picture) else None),
     }
+    quality = metrics.get("picture") or {}
     basemap_js = None
     if basemap is not None:
         topology = json.dumps(basemap, separators=(",", ":"), sort_keys=True).replace("<", "\\u003c")
@@ -125,6 +131,8 @@ def render_report(scenario: Scenario, events: pd.DataFrame, tracks: pd.DataFrame
         figures={k: None if v is None else Markup(v) for k, v in figures.items()},
         nations=_table(nation_rows, ("id", "name")),
         decisions=_table(list(metrics.get("threat_timeline") or []), ("threat", "class")),
+        siap=_table([{"ospa_mean_m": quality.get("ospa_mean_m"), "gospa_mean_m": quality.get("gospa_mean_m"),
+                      **(quality.get("siap") or {})}] if quality.get("pictures") else [], ("ospa_mean_m",)),
         events=_table(shown.to_dict("records"), tuple(EVENT_COLUMNS), drop_empty=True),
         events_shown=len(shown),
         events_notable=len(notable),
@@ -344,6 +352,22 @@ def _tracks_figure(tracks: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(title_text="altitude (km)", row=1, col=1)
     fig.update_yaxes(title_text="position σ (m)", type="log" if log_sigma else "linear", row=2, col=1)
     fig.update_xaxes(title_text="time since start (s)", row=2, col=1)
+    return fig
+
+
+def _picture_figure(picture: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    for col, name, colour in (("ospa_m", "OSPA", PALETTE[0]), ("gospa_m", "GOSPA", PALETTE[1])):
+        fig.add_trace(go.Scatter(x=picture["t_s"].tolist(), y=picture[col].tolist(), mode="lines", name=name,
+                                 line={"color": colour, "width": 1.5}, hovertemplate="%{x:.0f} s, %{y:.0f} m"))
+    fig.add_trace(go.Scatter(x=picture["t_s"].tolist(), y=picture["truths"].tolist(), mode="lines",
+                             name="missiles in flight", yaxis="y2", line={"color": "#888", "width": 1, "dash": "dot"},
+                             hovertemplate="%{x:.0f} s, %{y} in flight"))
+    fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 20, "b": 40},
+                      xaxis={"title": {"text": "time since start (s)"}},
+                      yaxis={"title": {"text": "distance (m)"}},
+                      yaxis2={"title": {"text": "missiles in flight"}, "overlaying": "y", "side": "right",
+                              "rangemode": "tozero"})
     return fig
 
 

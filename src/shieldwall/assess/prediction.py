@@ -331,10 +331,11 @@ class CarriedPrediction:
 
     ``impact``: the carried impact prediction; ``offset`` (T,): the new state's distance from the old
     mean in units of the sigma-point spread (<= 1: inside the region the sigma points span);
-    ``curvature_m`` (T,): a bound on the second-order error the carry leaves in the mean impact point
-    [m] from the sigma pairs' asymmetry ``b_i = (y+ + y-)/2 - y0``: ``(sum_i sqrt|b_i| |c_i|)^2`` (the
-    quadratic term along the offset, cross terms bounded by the diagonal ones) plus
-    ``|sum_i b_i (s_i - 1)|`` for the change ``s_i`` of variance along each pair; ``valid`` (T,): whether the carry holds (``t_s`` and the new mean's
+    ``curvature_m`` (T,): an estimate of the error the carry leaves in the mean impact point [m], from
+    the sigma pairs' asymmetry ``b_i = (y+ + y-)/2 - y0``: ``(sum_i sqrt|b_i| |c_i|)^2`` (the quadratic
+    term along the offset, cross terms bounded by the diagonal ones) plus ``|sum_i b_i (s_i - 1)|`` for
+    the change ``s_i`` of variance along each pair (it bounds the second-order part; higher orders come
+    in beyond a few spreads); ``valid`` (T,): whether the carry holds (``t_s`` and the new mean's
     landing inside the stretch where every sigma flight is still integrated, a finite impact);
     ``c`` (T, 6): the offset along each sigma pair, for :func:`carried_trajectories`.
     """

@@ -16,6 +16,11 @@ EVENT_COLUMNS: dict[str, Any] = {
     "interceptor": "", "lat_deg": np.nan, "lon_deg": np.nan, "alt_km": np.nan, "value": np.nan,
     "leaker": False, "detail": "",
 }
+#: Columns of the picture-quality table, one row per recorded alliance picture: the truths in flight and
+#: the tracks, OSPA and GOSPA (with its localisation, missed and false parts, each a p-th power), and the
+#: counts SIAP is built from (tracks within the cut-off of a truth are assigned to their nearest one).
+PICTURE_COLUMNS = ("t_s", "truths", "tracks", "ospa_m", "gospa_m", "gospa_localisation", "gospa_missed",
+                   "gospa_false", "tracked_truths", "assigned_tracks", "spurious_tracks", "sq_error_m2")
 TRACK_COLUMNS = ("t_s", "track", "x_m", "y_m", "z_m", "vx_ms", "vy_ms", "vz_ms", "lat_deg", "lon_deg", "alt_km",
                  "pos_sigma_m", "truth", "error_m")
 
@@ -26,6 +31,7 @@ class Recorder:
     def __init__(self) -> None:
         self._events: list[dict[str, Any]] = []
         self._track_blocks: list[dict[str, np.ndarray]] = []
+        self._picture: list[tuple] = []
 
     def event(self, t_s: float, kind: str, **fields: Any) -> None:
         unknown = fields.keys() - EVENT_COLUMNS.keys()
@@ -50,6 +56,14 @@ class Recorder:
             "x_m": x[:, 0], "y_m": x[:, 1], "z_m": x[:, 2], "vx_ms": x[:, 3], "vy_ms": x[:, 4], "vz_ms": x[:, 5],
             "lat_deg": np.degrees(lat), "lon_deg": np.degrees(lon), "alt_km": alt / 1e3,
             "pos_sigma_m": pos_sigma_m, "truth": truth, "error_m": error_m})
+
+    def picture(self, *row: float) -> None:
+        """One row of :data:`PICTURE_COLUMNS` (in that order)."""
+        self._picture.append(row)
+
+    def picture_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self._picture, columns=list(PICTURE_COLUMNS)).astype(
+            {c: int for c in ("truths", "tracks", "tracked_truths", "assigned_tracks", "spurious_tracks")})
 
     def events_frame(self) -> pd.DataFrame:
         frame = pd.DataFrame(self._events, columns=list(EVENT_COLUMNS))

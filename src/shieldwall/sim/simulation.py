@@ -28,11 +28,14 @@ from shieldwall.sim.build import (alliance_node_id, asset_table, battery_specs, 
 from shieldwall.sim.engine import Engine
 from shieldwall.sim.recorder import Recorder
 from shieldwall.tracking.fusion import FusionCentre
+from shieldwall.tracking.metrics import gospa, ospa
 from shieldwall.tracking.tracker import TrackerParams
 from shieldwall.world.truth import Interceptor, Truth
 
 #: A track or order is attributed to the nearest true threat within this distance [m] (metrics only).
 TRUTH_GATE_M = 50_000.0
+#: Cut-off [m] of the picture-quality scores (OSPA, GOSPA) and the track-to-truth gate of SIAP.
+PICTURE_CUTOFF_M = 10_000.0
 #: Margin [s] added to the mean national approval time when the alliance plans an approval battery's shot.
 APPROVAL_SIGMAS = 2.0
 #: A national track scores a miss for each (longest revisit of the nation's sensors + this [s]) unseen.
@@ -263,6 +266,17 @@ class Simulation:
             truth[near] = np.array(self.threats.ids, dtype=object)[flying[j[near]]]
             err[~np.isfinite(err)] = np.nan
         self.recorder.tracks(t_s, f["ids"], x, f["P_pos_m"], truth.astype(str), err)
+        self._score_picture(t_s, r[flying], x[:, :3], err, j if flying.size and len(x) else np.zeros(len(x), int))
+
+    def _score_picture(self, t_s: float, truth_ecef: np.ndarray, track_ecef: np.ndarray, err: np.ndarray,
+                       nearest: np.ndarray) -> None:
+        """OSPA, GOSPA and the SIAP counts of one picture (:data:`~shieldwall.sim.recorder.PICTURE_COLUMNS`)
+        against the threats in flight, with cut-off :data:`PICTURE_CUTOFF_M`."""
+        g = gospa(truth_ecef, track_ecef, PICTURE_CUTOFF_M)
+        assigned = np.nan_to_num(err, nan=np.inf) <= PICTURE_CUTOFF_M
+        self.recorder.picture(t_s, len(truth_ecef), len(track_ecef), ospa(truth_ecef, track_ecef, PICTURE_CUTOFF_M),
+                              g.distance, g.localisation, g.missed, g.false, len(np.unique(nearest[assigned])),
+                              int(assigned.sum()), int((~assigned).sum()), float(np.sum(err[assigned] ** 2)))
 
 
 #: Slack [m] on a radar's reach when marking the seconds a threat may be within it: more than a

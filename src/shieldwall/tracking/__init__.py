@@ -3,12 +3,15 @@
 from shieldwall.tracking.association import Assignment, associate, gate_threshold, gnn_assign, mahalanobis_cost
 from shieldwall.tracking.ekf import dynamics_jacobian, innovation_covariance, mahalanobis2, predict, process_noise, update
 from shieldwall.tracking.fusion import FusionCentre, FusionParams, SystemTrackTable, covariance_intersection
+from shieldwall.tracking.metrics import GospaResult, GospaSeries, gospa, gospa_series, ospa, ospa_series
 from shieldwall.tracking.tracker import Tracker, TrackerParams, TrackTable
 
 __all__ = [
     "Assignment",
     "FusionCentre",
     "FusionParams",
+    "GospaResult",
+    "GospaSeries",
     "SystemTrackTable",
     "TrackTable",
     "Tracker",
@@ -18,9 +21,13 @@ __all__ = [
     "dynamics_jacobian",
     "gate_threshold",
     "gnn_assign",
+    "gospa",
+    "gospa_series",
     "innovation_covariance",
     "mahalanobis2",
     "mahalanobis_cost",
+    "ospa",
+    "ospa_series",
     "predict",
     "process_noise",
     "update",
