@@ -13,7 +13,9 @@ Prints one JSON object: ``{"results": [{"sensor", "n", "steps", "stonesoup_steps
 ...], ...}``. Seconds per scan are medians over the scans after the first three (once tracks exist);
 OSPA (cut-off 1,000 m, order 1) is the mean over the same scans (the ones Stone Soup ran; Shieldwall's
 over all its scans is ``ospa_shieldwall_all_scans_m``). At N = 500 Stone Soup runs fewer scans
-(``stonesoup_steps``). ``--quick`` runs only N = 500 with the radar, on fewer scans.
+(``stonesoup_steps``). ``scale`` times Shieldwall alone on 5,000 targets (``x_real_time``: scan
+interval over seconds per scan). ``--quick`` runs only N = 500 with the radar, on fewer scans, and the
+5,000-target radar case.
 
     .venv/bin/python bench/tracking_vs_stonesoup.py --quick
 """
@@ -194,6 +196,17 @@ def case(sensor: str, n: int, steps: int, ss_steps: int, seed: int) -> dict:
     return out
 
 
+def scale_case(sensor: str, n: int, steps: int, seed: int) -> dict:
+    """Shieldwall alone on a large raid: seconds per scan and how much faster than the 1 s scans."""
+    rng = np.random.default_rng(seed)
+    truth = make_truth(n, steps, rng)
+    seconds, positions = run_shieldwall(make_scans(truth, sensor, rng), sensor)
+    per_scan = statistics.median(seconds[WARM_UP_SCANS:])
+    print(f"  {sensor:6s} N={n:4d}: Shieldwall {per_scan * 1e3:7.1f} ms/scan", file=sys.stderr)
+    return {"sensor": sensor, "n": n, "steps": steps, "shieldwall_s_per_scan": round(per_scan, 4),
+            "x_real_time": round(SCAN_S / per_scan, 2), "ospa_shieldwall_m": round(score(truth, positions), 2)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="only N = 500 with the radar, on fewer scans")
@@ -204,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         plan = [(sensor, n, 60, 60 if n < 500 else 12) for sensor in ("linear", "radar") for n in (10, 100, 500)]
     results = [case(sensor, n, steps, ss_steps, args.seed) for sensor, n, steps, ss_steps in plan]
-    print(json.dumps({"results": results, "scan_s": SCAN_S, "pd": PD, "clutter_per_scan": CLUTTER_PER_SCAN,
+    scale = [scale_case(sensor, 5000, 12, args.seed) for sensor in (("radar",) if args.quick else ("linear", "radar"))]
+    print(json.dumps({"results": results, "scale": scale, "scan_s": SCAN_S, "pd": PD, "clutter_per_scan": CLUTTER_PER_SCAN,
                       "ospa_cutoff_m": OSPA_CUTOFF_M, "ospa_order": OSPA_ORDER, "warm_up_scans": WARM_UP_SCANS,
                       "seed": args.seed, "machine": {"python": platform.python_version(),
                                                      "platform": platform.platform()}}, indent=2))
