@@ -26,7 +26,8 @@ import numpy as np
 from shieldwall.sensors.measurement import measurement_function, measurement_jacobian, residual
 from shieldwall.sensors.scan import Scan, plot_covariance_ecef, scan_to_ecef
 from shieldwall.tracking import ekf
-from shieldwall.tracking.association import associate
+from shieldwall.tracking.association import Assignment, associate, gate_threshold, mahalanobis_cost
+from shieldwall.tracking.jpda import association_probabilities, pda_update
 
 #: Motion models a tracker can predict with: ``(x, P, dt_s, q_accel) -> (x, P)``.
 MOTIONS = {"ballistic": ekf.predict, "cv": ekf.predict_cv}
@@ -41,6 +42,9 @@ class TrackerParams:
 
     q_accel: float = 1.0
     motion: str = "ballistic"   # "ballistic" (ECEF, gravity with J2) or "cv" (nearly constant velocity)
+    association: str = "gnn"    # confirmed tracks: "gnn" (one plot each) or "jpda" (weighted over all gated)
+    pd: float = 0.9             # detection probability assumed by JPDA
+    clutter_density: float = 1e-9   # JPDA: false plots per unit of measurement space (e.g. per m rad^2)
     gate_prob: float = 0.9999
     m_of_n: tuple[int, int] = (3, 5)
     delete_after_misses: int = 5
@@ -58,6 +62,10 @@ class TrackerParams:
         for name in ("miss_window_s", "max_position_sigma_m", "init_velocity_sigma_ms"):
             if not getattr(self, name) > 0.0:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected a positive number")
+        if self.association not in ("gnn", "jpda"):
+            raise ValueError(f"association={self.association!r}: expected 'gnn' or 'jpda'")
+        if not (0.0 < self.pd <= 1.0 and self.clutter_density > 0.0):
+            raise ValueError("pd must be in (0, 1] and clutter_density > 0")
         if self.motion not in MOTIONS:
             raise ValueError(f"motion={self.motion!r}: expected one of {tuple(MOTIONS)}")
         if self.q_accel < 0.0 or self.delete_after_misses < 1:
@@ -133,8 +141,13 @@ class Tracker:
         # Confirmed tracks get first pick of the plots; tentative tracks share what is left.
         conf = self._confirmed.nonzero()[0]
         tent = (~self._confirmed).nonzero()[0]
-        first = associate(z, h[conf], S[conf], p.gate_prob, res)
-        left = first.unassigned_plots
+        if p.association == "jpda":
+            soft, left = self._jpda(z, x_pred, P_pred, h, H, S, conf, res)
+            first = Assignment(np.empty((0, 2), np.intp), conf, left)
+        else:
+            soft = np.empty(0, np.intp)
+            first = associate(z, h[conf], S[conf], p.gate_prob, res)
+            left = first.unassigned_plots
         second = associate(z[left], h[tent], S[tent], p.gate_prob, res)
         trk = np.concatenate([conf[first.pairs[:, 0]], tent[second.pairs[:, 0]]])
         plot = np.concatenate([first.pairs[:, 1], left[second.pairs[:, 1]]])
@@ -144,6 +157,7 @@ class Tracker:
             x_upd, P_upd, _, _ = ekf.update(x_pred[trk], P_pred[trk], z[plot], R, h[trk], H[trk], res)
             self._x[trk], self._P[trk] = x_upd, P_upd
             P_pred[trk] = P_upd
+        trk = np.concatenate([trk, soft])
         hit = np.zeros(len(self), bool)
         hit[trk] = True
         self._score(t_s, hit)
@@ -152,6 +166,26 @@ class Tracker:
         self._prune(P_pred)
         if len(unused):
             self._initiate(replace(scan, z=z[unused], truth_index=scan.truth_index[unused]))
+
+    def _jpda(self, z, x_pred, P_pred, h, H, S, conf, res) -> tuple[np.ndarray, np.ndarray]:
+        """JPDA update of confirmed tracks ``conf`` over every plot in their gates (in place, ``P_pred``
+        included); returns the tracks updated and the plots in no confirmed track's gate."""
+        p = self.params
+        gate = gate_threshold(p.gate_prob, z.shape[-1])
+        d2 = mahalanobis_cost(z, h[conf], S[conf], res, gate)
+        inside = d2 < gate
+        if not inside.any():
+            return np.empty(0, np.intp), np.arange(len(z))
+        norm = np.sqrt((2.0 * np.pi) ** z.shape[-1] * np.linalg.det(S[conf]))
+        ratio = np.where(inside, p.pd * np.exp(-0.5 * np.where(inside, d2, 0.0)) / norm[:, None], 0.0) / p.clutter_density
+        beta = association_probabilities(ratio, np.full(len(conf), 1.0 - p.pd * p.gate_prob))
+        rows = np.flatnonzero(inside.any(axis=1))
+        k = conf[rows]
+        nu = res(z[None, :, :], h[k][:, None, :])
+        x_upd, P_upd = pda_update(x_pred[k], P_pred[k], nu, S[k], H[k], beta[rows])
+        self._x[k], self._P[k] = x_upd, P_upd
+        P_pred[k] = P_upd
+        return k, np.flatnonzero(~inside.any(axis=0))
 
     def confirmed(self) -> TrackTable:
         """Confirmed tracks at their last update time."""
