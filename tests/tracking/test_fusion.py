@@ -182,7 +182,8 @@ def test_fusion_centre_binding_and_staleness():
     assert list(ids_b) == [8, 7, 9]
     # A's second local track near A's first is a distinct object: never bound to A's own system track.
     assert list(centre.ingest("A", [3], x[:1] + 10.0, P[:1], 1.0)) == [10]
-    assert list(centre.ingest("A", [1], x[:1], P[:1], 2.0)) == [7]      # known track keeps its id
+    moved = ekf.predict(x[:1], P[:1], 2.0, 1.0)[0]
+    assert list(centre.ingest("A", [1], moved, P[:1], 2.0)) == [7]      # known track keeps its id
     table = centre.system_tracks(10.5)          # A@0 (local 2) is stale; A@1, A@2, B@1 remain
     assert list(table.ids) == [7, 8, 9, 10]
     assert table.nations_of(1) == ("B",) and table.nations_of(0) == ("A", "B")

@@ -338,12 +338,6 @@ def test_close_pairs_are_inside_the_binding_gate_and_resolved_by_each_nation_aft
                                       np.ones(len(truth)))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "FusionCentre binds a national track to a system track once, at its first report, and never "
-    "re-examines it (no decorrelation/unbinding when contributors drift apart, no re-binding). Two threats "
-    "inside the binding gate at the first reports (or whose national tracks a nation swapped while close) "
-    "stay cross-bound after they part: a system track fuses tracks of both threats, its CI state lies "
-    "between them, and a threat has no (or two) system tracks within 1 km."))
 def test_threats_that_flew_together_end_as_one_system_track_each_after_they_part():
     truth, national, system, binding, _ = close_pairs_run()
     # Each system track fuses national tracks of a single threat (the nearest truth of each)...

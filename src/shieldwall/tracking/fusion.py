@@ -196,9 +196,11 @@ def _simplex_weights(w: np.ndarray, info: np.ndarray, valid: np.ndarray, criteri
 @dataclass(frozen=True, slots=True)
 class FusionParams:
     """Fusion-centre settings: gate for new national tracks (6-dof) and the coarse position pre-gate [m]
-    before it, staleness [s], predictor noise."""
+    before it, the looser gate a bound national track must leave (against every other contributor of
+    its system track) to be unbound and bound afresh, staleness [s], predictor noise."""
 
     gate_prob: float = 0.9999
+    split_gate_prob: float = 1.0 - 1e-9
     pregate_m: float = 100_000.0
     stale_s: float = 10.0
     q_accel: float = 1.0
@@ -206,6 +208,8 @@ class FusionParams:
     first_id: int = 1
 
     def __post_init__(self) -> None:
+        if not 0.0 < self.gate_prob <= self.split_gate_prob < 1.0:
+            raise ValueError(f"split_gate_prob={self.split_gate_prob!r}: expected gate_prob <= it < 1")
         if not 0.0 < self.gate_prob < 1.0:
             raise ValueError(f"gate_prob={self.gate_prob!r}: expected a probability strictly between 0 and 1")
         if not self.stale_s > 0.0:
@@ -283,6 +287,13 @@ class FusionCentre:
         newer[known] = t_s[known] >= self._t_s[row[known]]
         rows = row[newer]
         self._t_s[rows], self._x[rows], self._P[rows] = t_s[newer], x[newer], P[newer]
+        parted = rows[self._parted(rows)]
+        if len(parted):  # decorrelation: a national track that left its system track binds afresh
+            self._sys[parted] = -1                      # (so it no longer holds its old system track)
+            self._sys[parted] = self._bind(n_idx, self._t_s[parted], self._x[parted], self._P[parted])
+        alone = rows[self._alone(rows)]
+        if len(alone):  # dual tracks: a system track fed by this nation only may be another's object
+            self._merge_duals(alone)
 
         sys_ids = np.empty(r, np.int64)
         sys_ids[known] = self._sys[row[known]]
@@ -369,6 +380,51 @@ class FusionCentre:
                 unbound = result.unassigned_tracks
         out[unbound] = self._next_id + np.arange(len(unbound))
         self._next_id += len(unbound)
+        return out
+
+    def _alone(self, rows: np.ndarray) -> np.ndarray:
+        """(len(rows),) whether each contributor row is the only one of its system track."""
+        order = np.sort(self._sys)
+        count = np.searchsorted(order, self._sys[rows], "right") - np.searchsorted(order, self._sys[rows])
+        return count == 1
+
+    def _merge_duals(self, rows: np.ndarray) -> None:
+        """Merge the system tracks of contributor ``rows`` with any other system track of the same object:
+        one fed by none of the same nations whose contributors lie within the binding gate of theirs
+        (flown to a common time). Closest pairs first; the older system track number survives."""
+        sys_rows = np.unique(self._sys[rows])
+        mine = np.flatnonzero(_in_sorted(self._sys, sys_rows))
+        other = np.flatnonzero(~_in_sorted(self._sys, sys_rows))
+        if not len(mine) or not len(other):
+            return
+        i, j = np.nonzero(self._nation[mine][:, None] != self._nation[other][None, :])
+        i, j = mine[i], other[j]
+        t_ref = np.maximum(self._t_s[i], self._t_s[j])
+        x_i, P_i = ekf.predict(self._x[i], self._P[i], t_ref - self._t_s[i], self.params.q_accel)
+        x_j, P_j = ekf.predict(self._x[j], self._P[j], t_ref - self._t_s[j], self.params.q_accel)
+        d2 = ekf.mahalanobis2(x_i - x_j, P_i + P_j)
+        near = d2 <= gate_threshold(self.params.gate_prob, 6)
+        for k in np.flatnonzero(near)[np.argsort(d2[near], kind="stable")]:
+            a, b = self._sys[i[k]], self._sys[j[k]]
+            if a == b or set(self._nation[self._sys == a]) & set(self._nation[self._sys == b]):
+                continue
+            keep, gone = min(a, b), max(a, b)
+            self._sys[self._sys == gone] = keep
+
+    def _parted(self, rows: np.ndarray) -> np.ndarray:
+        """(len(rows),) which contributor ``rows`` lie outside the split gate of every other contributor
+        of their system track (the others flown to the row's time)."""
+        same = self._sys[rows][:, None] == self._sys[None, :]
+        same[np.arange(len(rows)), rows] = False
+        r_i, c_j = np.nonzero(same)
+        out = np.zeros(len(rows), bool)
+        if not len(r_i):
+            return out
+        k = rows[r_i]
+        x_o, P_o = ekf.predict(self._x[c_j], self._P[c_j], self._t_s[k] - self._t_s[c_j], self.params.q_accel)
+        d2 = ekf.mahalanobis2(self._x[k] - x_o, self._P[k] + P_o)
+        out[r_i] = True
+        out[r_i[d2 <= gate_threshold(self.params.split_gate_prob, 6)]] = False
         return out
 
     def _prune(self, t_s: float) -> None:
