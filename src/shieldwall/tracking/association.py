@@ -35,6 +35,31 @@ def gate_threshold(gate_prob: float, dof: int = 3) -> float:
     return float(chi2.ppf(gate_prob, dof))
 
 
+def _strip_pairs(z0: np.ndarray, h0: np.ndarray, half_width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (k, m) with ``|z0[m] - h0[k]| <= half_width[k]``, by sorting the plots once and bisecting each
+    track's interval: ``O((K + M) log M + pairs)`` rather than ``K M``."""
+    order = np.argsort(z0, kind="stable")
+    sorted_z = z0[order]
+    lo = np.searchsorted(sorted_z, h0 - half_width, "left")
+    hi = np.searchsorted(sorted_z, h0 + half_width, "right")
+    count = hi - lo
+    k_idx = np.repeat(np.arange(len(h0)), count)
+    offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    return k_idx, order[np.repeat(lo, count) + offset]
+
+
+def _gated_d2(z: np.ndarray, h: np.ndarray, S: np.ndarray, residual: Residual | None,
+              gate: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (k, m) and their squared Mahalanobis distances for the pairs the one-dimensional test on the
+    first component cannot rule out (``nu_0^2 / S_00 > gate`` implies ``d2 > gate``)."""
+    k_idx, m_idx = _strip_pairs(z[:, 0], h[:, 0], np.sqrt(gate * S[:, 0, 0]))
+    if not len(k_idx):
+        return k_idx, m_idx, np.empty(0)
+    zz, hh = z[m_idx], h[k_idx]
+    nu = residual(zz, hh) if residual is not None else zz - hh
+    return k_idx, m_idx, ((nu[:, None, :] @ np.linalg.inv(S)[k_idx]) @ nu[:, :, None])[:, 0, 0]
+
+
 def mahalanobis_cost(z: np.ndarray, h: np.ndarray, S: np.ndarray, residual: Residual | None = None,
                      gate: float | None = None) -> np.ndarray:
     """Squared Mahalanobis distances (K, M) of plots ``z`` (M, m) from predictions ``h`` (K, m), ``S`` (K, m, m).
@@ -49,39 +74,36 @@ def mahalanobis_cost(z: np.ndarray, h: np.ndarray, S: np.ndarray, residual: Resi
         zz, hh = z[None, :, :], h[:, None, :]
         nu = residual(zz, hh) if residual is not None else zz - hh
         return ((nu[..., None, :] @ np.linalg.inv(S)[:, None]) @ nu[..., None])[..., 0, 0]
-    half_width = np.sqrt(gate * S[:, 0, 0])
-    k_idx, m_idx = np.nonzero(np.abs(z[None, :, 0] - h[:, None, 0]) <= half_width[:, None])
     cost = np.empty((len(h), len(z)))
     cost.fill(np.inf)
-    if len(k_idx):
-        zz, hh = z[m_idx], h[k_idx]
-        nu = residual(zz, hh) if residual is not None else zz - hh
-        cost[k_idx, m_idx] = ((nu[:, None, :] @ np.linalg.inv(S)[k_idx]) @ nu[:, :, None])[:, 0, 0]
+    k_idx, m_idx, d2 = _gated_d2(z, h, S, residual, gate)
+    cost[k_idx, m_idx] = d2
     return cost
 
 
-def gnn_assign(cost: np.ndarray, gate: float) -> Assignment:
-    """Optimal one-to-one assignment minimising ``sum(cost - gate)`` over pairs with ``cost < gate``.
+def _assign_pairs(rows: np.ndarray, cols: np.ndarray, cost: np.ndarray, gate: float, n_tracks: int,
+                  n_plots: int) -> Assignment:
+    """Optimal one-to-one assignment over the gated pairs ``(rows, cols)`` with costs ``cost`` (< gate).
 
-    NaN costs count as outside the gate. Indices in the result are sorted. When no track and no plot
-    has two gated partners, the gated pairs are themselves one-to-one and all of them are the
-    optimum; otherwise the rows and columns with a gated entry go to the full solver.
+    A pair whose track and plot have no other gated partner is taken as it is (its own component of the
+    gating graph); the pairs touching a track or plot with several partners go, as one rectangular
+    problem over just those tracks and plots, to :func:`scipy.optimize.linear_sum_assignment`.
     """
-    cost = np.asarray(cost, float)
-    n_tracks, n_plots = cost.shape
-    inside = cost < gate                            # False for NaN too
-    rows, cols = np.nonzero(inside)
     per_track = np.bincount(rows, minlength=n_tracks)
     per_plot = np.bincount(cols, minlength=n_plots)
-    if np.count_nonzero(per_track) < len(rows) or np.count_nonzero(per_plot) < len(rows):
-        # Only rows and columns with a gated entry can take part: solve the smaller problem.
-        r_idx = np.flatnonzero(per_track)
-        c_idx = np.flatnonzero(per_plot)
-        sub = np.ix_(r_idx, c_idx)
-        sub_inside = inside[sub]
-        sub_r, sub_c = linear_sum_assignment(np.where(sub_inside, cost[sub] - gate, 0.0))
-        keep = sub_inside[sub_r, sub_c]
-        rows, cols = r_idx[sub_r[keep]], c_idx[sub_c[keep]]    # rows ascending, as LSA returns them
+    single = (per_track[rows] == 1) & (per_plot[cols] == 1)
+    if not single.all():
+        shared = ~single
+        r_idx, r_inv = np.unique(rows[shared], return_inverse=True)
+        c_idx, c_inv = np.unique(cols[shared], return_inverse=True)
+        sub = np.zeros((len(r_idx), len(c_idx)))
+        sub[r_inv, c_inv] = cost[shared] - gate
+        sub_r, sub_c = linear_sum_assignment(sub)
+        keep = sub[sub_r, sub_c] < 0.0
+        rows = np.concatenate([rows[single], r_idx[sub_r[keep]]])
+        cols = np.concatenate([cols[single], c_idx[sub_c[keep]]])
+        order = np.argsort(rows, kind="stable")
+        rows, cols = rows[order], cols[order]
         per_track = np.bincount(rows, minlength=n_tracks)
         per_plot = np.bincount(cols, minlength=n_plots)
     pairs = np.empty((len(rows), 2), np.intp)
@@ -90,12 +112,25 @@ def gnn_assign(cost: np.ndarray, gate: float) -> Assignment:
                       unassigned_plots=(per_plot == 0).nonzero()[0])
 
 
+def gnn_assign(cost: np.ndarray, gate: float) -> Assignment:
+    """Optimal one-to-one assignment minimising ``sum(cost - gate)`` over pairs with ``cost < gate``.
+
+    NaN costs count as outside the gate. Indices in the result are sorted by track.
+    """
+    cost = np.asarray(cost, float)
+    rows, cols = np.nonzero(cost < gate)            # False for NaN too
+    return _assign_pairs(rows, cols, cost[rows, cols], gate, *cost.shape)
+
+
 def associate(z: np.ndarray, h: np.ndarray, S: np.ndarray, gate_prob: float,
               residual: Residual | None = None) -> Assignment:
-    """Gated GNN of plots ``z`` (M, m) to tracks with predicted plots ``h`` (K, m) and covariances ``S``."""
+    """Gated GNN of plots ``z`` (M, m) to tracks with predicted plots ``h`` (K, m) and covariances ``S``;
+    only the pairs inside the gate are ever formed, so the cost grows with the pairs, not ``K M``."""
     z = np.asarray(z, float)
     gate = gate_threshold(gate_prob, z.shape[-1])
     if len(h) == 0 or len(z) == 0:
         return Assignment(pairs=np.empty((0, 2), np.intp), unassigned_tracks=np.arange(len(h)),
                           unassigned_plots=np.arange(len(z)))
-    return gnn_assign(mahalanobis_cost(z, h, S, residual, gate), gate)
+    k_idx, m_idx, d2 = _gated_d2(z, np.asarray(h, float), S, residual, gate)
+    inside = d2 < gate
+    return _assign_pairs(k_idx[inside], m_idx[inside], d2[inside], gate, len(h), len(z))
