@@ -1,4 +1,5 @@
-"""Tracking: ECEF ballistic EKF, gated GNN association, the multi-target tracker, CI track fusion."""
+"""Tracking: ECEF ballistic EKF and IMM, gated GNN and JPDA association, the multi-target tracker, CI track
+fusion, and picture metrics (OSPA, GOSPA)."""
 
 from shieldwall.tracking.association import Assignment, associate, gate_threshold, gnn_assign, mahalanobis_cost
 from shieldwall.tracking.ekf import dynamics_jacobian, innovation_covariance, mahalanobis2, predict, process_noise, update
