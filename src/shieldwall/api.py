@@ -87,7 +87,8 @@ def run(scenario: Scenario | str | Path, seed: int | None = None,
     sim = Simulation(scenario, seed, source or "<scenario>")
     sim.run(progress)
     events = sim.recorder.events_frame()
-    picture = sim.recorder.picture_frame()
+    picture, tracks = sim.recorder.picture_frame(), sim.recorder.tracks_frame()
     metrics = compute_metrics(scenario, events, sim.threats.ids, sim.threats.classes, seed=seed,
-                              messages_sent=sim.messages_sent, messages_lost=sim.messages_lost, picture=picture)
-    return Run(scenario, seed, metrics, events, sim.recorder.tracks_frame(), picture)
+                              messages_sent=sim.messages_sent, messages_lost=sim.messages_lost, picture=picture,
+                              tracks=tracks)
+    return Run(scenario, seed, metrics, events, tracks, picture)

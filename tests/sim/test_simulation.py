@@ -204,3 +204,23 @@ def test_picture_scores_match_a_direct_computation(runs, scenario):
     assert summary["ospa_mean_m"] == pytest.approx(busy["ospa_m"].mean(), rel=1e-4)   # metrics keep 6 digits
     assert summary["siap"]["spuriousness"] == pytest.approx(pic["spurious_tracks"].sum() / pic["tracks"].sum(), rel=1e-4)
     assert 0.0 <= summary["siap"]["completeness"] <= 1.0 and summary["siap"]["ambiguity"] >= 1.0
+
+
+def test_track_purity_and_continuity_count_the_history(runs):
+    """Purity and continuity recounted with plain loops over the recorded system-track rows."""
+    from collections import Counter
+
+    from shieldwall.sim.simulation import PICTURE_CUTOFF_M
+
+    run = runs[0]
+    by_track: dict[str, Counter] = {}
+    by_threat: dict[str, set] = {}
+    for track, truth, err in run.tracks[["track", "truth", "error_m"]].itertuples(index=False):
+        if truth and err <= PICTURE_CUTOFF_M:
+            by_track.setdefault(track, Counter())[truth] += 1
+            by_threat.setdefault(truth, set()).add(track)
+    rows = sum(sum(c.values()) for c in by_track.values())
+    purity = sum(max(c.values()) for c in by_track.values()) / rows
+    continuity = sum(len(s) for s in by_threat.values()) / len(by_threat)
+    assert run.metrics["picture"]["track_purity"] == pytest.approx(purity, rel=1e-5)
+    assert run.metrics["picture"]["tracks_per_threat"] == pytest.approx(continuity, rel=1e-5)

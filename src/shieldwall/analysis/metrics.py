@@ -53,9 +53,11 @@ def _clean(value: Any) -> Any:
 
 def compute_metrics(scenario: Scenario, events: pd.DataFrame, threat_ids: tuple[str, ...],
                     threat_classes: tuple[str, ...], *, seed: int, messages_sent: int,
-                    messages_lost: int, picture: pd.DataFrame | None = None) -> dict[str, Any]:
+                    messages_lost: int, picture: pd.DataFrame | None = None,
+                    tracks: pd.DataFrame | None = None) -> dict[str, Any]:
     """The run's metrics dictionary (the content of ``metrics.json``); ``picture`` is the recorder's
-    picture-quality table (:data:`~shieldwall.sim.recorder.PICTURE_COLUMNS`)."""
+    picture-quality table (:data:`~shieldwall.sim.recorder.PICTURE_COLUMNS`), ``tracks`` its system-track
+    history (for purity and continuity)."""
     ev = events
     kind = ev["kind"]
     impacts = ev[kind == "impact"]
@@ -125,21 +127,26 @@ def compute_metrics(scenario: Scenario, events: pd.DataFrame, threat_ids: tuple[
         "expired_orders": int((kind == "expired").sum()),
         "nations": nations,
         "threat_timeline": timeline,
-        "picture": picture_quality(picture),
+        "picture": picture_quality(picture, tracks),
     }
     return _clean(metrics)
 
 
-def picture_quality(picture: pd.DataFrame | None) -> dict[str, Any]:
+def picture_quality(picture: pd.DataFrame | None, tracks: pd.DataFrame | None = None,
+                    cutoff_m: float = 10_000.0) -> dict[str, Any]:
     """Summary of the alliance picture's quality over the run, from the per-picture table: mean OSPA
     and GOSPA [m] over the pictures with any truth or track, and the SIAP measures (Votruba et al.,
     Single Integrated Air Picture attributes, 2001) pooled over all pictures: completeness (truths
     with a track / truths), ambiguity (assigned tracks / tracked truths), spuriousness (tracks
-    with no truth / tracks) and positional accuracy (RMS error of the assigned tracks [m]). One pass
-    over the table: linear in the run's length."""
+    with no truth / tracks) and positional accuracy (RMS error of the assigned tracks [m]); and, from
+    the track history with each row assigned to its nearest threat within ``cutoff_m``, track purity
+    (share of a track's assigned rows that follow its most frequent threat, pooled over tracks) and
+    continuity (distinct track numbers per tracked threat: 1 when one track followed it throughout).
+    One pass over each table: linear in the run's length."""
     if picture is None or not len(picture):
         return {"pictures": 0, "ospa_mean_m": None, "gospa_mean_m": None,
-                "siap": {"completeness": None, "ambiguity": None, "spuriousness": None, "accuracy_m": None}}
+                "siap": {"completeness": None, "ambiguity": None, "spuriousness": None, "accuracy_m": None},
+                "track_purity": None, "tracks_per_threat": None}
     busy = picture[(picture["truths"] > 0) | (picture["tracks"] > 0)]
     totals = picture[["truths", "tracks", "tracked_truths", "assigned_tracks", "spurious_tracks", "sq_error_m2"]].sum()
 
@@ -155,7 +162,20 @@ def picture_quality(picture: pd.DataFrame | None) -> dict[str, Any]:
                  "ambiguity": ratio(totals["assigned_tracks"], totals["tracked_truths"]),
                  "spuriousness": ratio(totals["spurious_tracks"], totals["tracks"]),
                  "accuracy_m": None if accuracy is None else float(np.sqrt(accuracy))},
+        **_purity_continuity(tracks, cutoff_m),
     }
+
+
+def _purity_continuity(tracks: pd.DataFrame | None, cutoff_m: float) -> dict[str, float | None]:
+    """``track_purity`` and ``tracks_per_threat`` (see :func:`picture_quality`) of a track history."""
+    if tracks is None:
+        return {"track_purity": None, "tracks_per_threat": None}
+    rows = tracks[(tracks["truth"] != "") & (tracks["error_m"] <= cutoff_m)]
+    if not len(rows):
+        return {"track_purity": None, "tracks_per_threat": None}
+    pairs = rows.groupby(["track", "truth"]).size()
+    return {"track_purity": float(pairs.groupby(level="track").max().sum() / len(rows)),
+            "tracks_per_threat": float(pairs.groupby(level="truth").size().mean())}
 
 
 def _threatened_nations(events: pd.DataFrame, asset_nation: dict[str, str]) -> dict[str, set[str]]:
