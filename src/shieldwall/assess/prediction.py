@@ -14,11 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from shieldwall.geo import A_M, B_M, altitude_m, ecef_to_geodetic, enu_basis, geodetic_to_ecef
+from shieldwall.tracking.ukf import sigma_points
 from shieldwall.world.dynamics import drag_free_rk4
 
-#: Unscented-transform scaling (Julier's kappa = 3 - n for n = 6): sigma points at +-sqrt(3) standard
-#: deviations, matching the Gaussian's fourth moments; every covariance weight is positive.
-_UT_ALPHA, _UT_BETA, _UT_KAPPA = 1.0, 2.0, -3.0
 #: Newton refinements of a ground crossing after the secant guess (quadratic convergence: ~1e-9 m).
 _NEWTON_ITERATIONS = 3
 
@@ -188,21 +186,6 @@ def _trim(t0_s: float, step_s: float, r: np.ndarray, alive: np.ndarray) -> tuple
     return t0_s + step_s * np.arange(last), r[:, :last], alive[:, :last]
 
 
-def _sigma_points(x: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unscented sigma points (T, 2n+1, n) of N(x, P) and their mean and covariance weights (2n+1,)."""
-    n = x.shape[-1]
-    lam = _UT_ALPHA**2 * (n + _UT_KAPPA) - n
-    wm = np.full(2 * n + 1, 0.5 / (n + lam))
-    wm[0] = lam / (n + lam)
-    wc = wm.copy()
-    wc[0] += 1.0 - _UT_ALPHA**2 + _UT_BETA
-    # Symmetric square root by eigen-decomposition: defined for singular (PSD) covariances too.
-    eigval, eigvec = np.linalg.eigh(0.5 * (p + np.swapaxes(p, -1, -2)))
-    rows = np.swapaxes(eigvec * np.sqrt(np.maximum(eigval, 0.0) * (n + lam))[..., None, :], -1, -2)
-    sigma = np.concatenate([x[:, None, :], x[:, None, :] + rows, x[:, None, :] - rows], axis=1)
-    return sigma, wm, wc
-
-
 def predict_impact(x_ecef: np.ndarray, p_ecef: np.ndarray, t0_s: float, *, step_s: float = 2.0,
                    max_flight_s: float = 3600.0) -> ImpactPrediction:
     """Impact prediction for threats with state means ``x_ecef`` (T, 6) and covariances ``p_ecef`` (T, 6, 6).
@@ -308,7 +291,7 @@ def predict_impact_and_flights(x_ecef: np.ndarray, p_ecef: np.ndarray, t0_s: flo
     """:func:`predict_impact`, and the sigma-point flights (RK4 steps of ``step_s``) behind it."""
     x = np.asarray(x_ecef, float).reshape(-1, 6)
     p = np.asarray(p_ecef, float).reshape(-1, 6, 6)
-    sigma, wm, wc = _sigma_points(x, p)
+    sigma, wm, wc = sigma_points(x, p)
     n_threats, n_sigma = sigma.shape[:2]
     f = _integrate(sigma.reshape(-1, 6), step_s, int(np.ceil(max_flight_s / step_s - 1e-9)))
     t_land = f.t_land_s.reshape(n_threats, n_sigma)

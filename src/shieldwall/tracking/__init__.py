@@ -1,4 +1,4 @@
-"""Tracking: ECEF ballistic EKF and IMM, gated GNN and JPDA association, the multi-target tracker, CI track
+"""Tracking: ECEF ballistic EKF, UKF and IMM, gated GNN and JPDA association, the multi-target tracker, CI track
 fusion, and picture metrics (OSPA, GOSPA)."""
 
 from shieldwall.tracking.association import Assignment, associate, gate_threshold, gnn_assign, mahalanobis_cost
