@@ -397,7 +397,18 @@ class FusionCentre:
         other = np.flatnonzero(~_in_sorted(self._sys, sys_rows))
         if not len(mine) or not len(other):
             return
-        i, j = np.nonzero(self._nation[mine][:, None] != self._nation[other][None, :])
+        # Coarse pre-gate: straight-line positions at a common time within sqrt(28) RSS position sigmas (the
+        # velocity's grown over the interval) plus the gravity drop a straight line ignores.
+        t_ref = float(max(self._t_s[mine].max(), self._t_s[other].max()))
+        dt = t_ref - self._t_s
+        drift = self._x[:, :3] + self._x[:, 3:] * dt[:, None]
+        var = (np.trace(self._P[:, :3, :3], axis1=1, axis2=2) + dt * dt * np.trace(self._P[:, 3:, 3:], axis1=1, axis2=2))
+        gap = drift[mine][:, None, :] - drift[other][None, :, :]
+        slack = 28.0 * (var[mine][:, None] + var[other][None, :]) + (5.0 * (dt[mine][:, None] + dt[other][None, :]) ** 2) ** 2
+        i, j = np.nonzero((np.add.reduce(gap * gap, axis=-1) < slack)
+                          & (self._nation[mine][:, None] != self._nation[other][None, :]))
+        if not len(i):
+            return
         i, j = mine[i], other[j]
         t_ref = np.maximum(self._t_s[i], self._t_s[j])
         x_i, P_i = ekf.predict(self._x[i], self._P[i], t_ref - self._t_s[i], self.params.q_accel)
