@@ -135,3 +135,21 @@ def test_associate_with_no_tracks_or_no_plots():
         assert result.pairs.shape == (0, 2) and result.pairs.dtype == np.intp
         assert list(result.unassigned_tracks) == list(range(len(hh)))
         assert list(result.unassigned_plots) == list(range(len(zz)))
+
+
+def test_sorted_pre_gate_of_large_problems_matches_the_full_cost_matrix():
+    """Above the dense threshold the one-dimensional pre-gate sorts the plots and bisects each track's
+    interval; the assignment equals the one from the full (ungated) cost matrix."""
+    from shieldwall.tracking.association import _DENSE_PAIRS, associate, gate_threshold, gnn_assign, mahalanobis_cost
+
+    rng = np.random.default_rng(12)
+    k = m = int(np.sqrt(_DENSE_PAIRS)) + 20
+    h = rng.uniform(0.0, 2_000.0, (k, 3))
+    z = np.concatenate([h[: m // 2] + rng.normal(0.0, 3.0, (m // 2, 3)), rng.uniform(0.0, 2_000.0, (m - m // 2, 3))])
+    a = rng.normal(size=(k, 3, 3))
+    S = a @ a.swapaxes(-1, -2) * 4.0 + np.eye(3) * 4.0
+    got = associate(z, h, S, 0.999)
+    ref = gnn_assign(mahalanobis_cost(z, h, S), gate_threshold(0.999, 3))
+    np.testing.assert_array_equal(got.pairs, ref.pairs)
+    np.testing.assert_array_equal(got.unassigned_plots, ref.unassigned_plots)
+    assert len(got.pairs) >= m // 4

@@ -20,6 +20,10 @@ from scipy.stats import chi2
 from shieldwall.tracking.ekf import Residual
 
 
+#: Up to this many track-plot pairs the one-dimensional pre-gate compares them all at once.
+_DENSE_PAIRS = 4096
+
+
 @dataclass(frozen=True, slots=True)
 class Assignment:
     """Result of an association: ``pairs`` (P, 2) rows of (track index, plot index), the rest unassigned."""
@@ -52,7 +56,11 @@ def _gated_d2(z: np.ndarray, h: np.ndarray, S: np.ndarray, residual: Residual | 
               gate: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs (k, m) and their squared Mahalanobis distances for the pairs the one-dimensional test on the
     first component cannot rule out (``nu_0^2 / S_00 > gate`` implies ``d2 > gate``)."""
-    k_idx, m_idx = _strip_pairs(z[:, 0], h[:, 0], np.sqrt(gate * S[:, 0, 0]))
+    half_width = np.sqrt(gate * S[:, 0, 0])
+    if len(h) * len(z) <= _DENSE_PAIRS:   # few pairs: one broadcast comparison is cheaper than sorting
+        k_idx, m_idx = np.nonzero(np.abs(z[None, :, 0] - h[:, None, 0]) <= half_width[:, None])
+    else:
+        k_idx, m_idx = _strip_pairs(z[:, 0], h[:, 0], half_width)
     if not len(k_idx):
         return k_idx, m_idx, np.empty(0)
     zz, hh = z[m_idx], h[k_idx]

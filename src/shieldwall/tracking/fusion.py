@@ -197,10 +197,12 @@ def _simplex_weights(w: np.ndarray, info: np.ndarray, valid: np.ndarray, criteri
 class FusionParams:
     """Fusion-centre settings: gate for new national tracks (6-dof) and the coarse position pre-gate [m]
     before it, the looser gate a bound national track must leave (against every other contributor of
-    its system track) to be unbound and bound afresh, staleness [s], predictor noise."""
+    its system track) to be unbound and bound afresh and how often each nation's bindings are reviewed,
+    staleness [s], predictor noise."""
 
     gate_prob: float = 0.9999
     split_gate_prob: float = 1.0 - 1e-9
+    review_s: float = 6.0   # how often [s] a nation's bindings are reviewed (split, merge) as it reports
     pregate_m: float = 100_000.0
     stale_s: float = 10.0
     q_accel: float = 1.0
@@ -248,6 +250,7 @@ class FusionCentre:
         self.params = params
         self._nations: list[str] = []
         self._next_id = int(params.first_id)
+        self._reviewed: dict[int, float] = {}  # nation index -> time [s] of its last binding review
         self._nation = np.empty(0, np.int64)   # one row per contributing national track
         self._local = np.empty(0, np.int64)
         self._sys = np.empty(0, np.int64)
@@ -287,13 +290,15 @@ class FusionCentre:
         newer[known] = t_s[known] >= self._t_s[row[known]]
         rows = row[newer]
         self._t_s[rows], self._x[rows], self._P[rows] = t_s[newer], x[newer], P[newer]
-        parted = rows[self._parted(rows)]
-        if len(parted):  # decorrelation: a national track that left its system track binds afresh
-            self._sys[parted] = -1                      # (so it no longer holds its old system track)
-            self._sys[parted] = self._bind(n_idx, self._t_s[parted], self._x[parted], self._P[parted])
-        alone = rows[self._alone(rows)]
-        if len(alone):  # dual tracks: a system track fed by this nation only may be another's object
-            self._merge_duals(alone)
+        if float(t_s.max()) >= self._reviewed.get(n_idx, -np.inf) + self.params.review_s:
+            self._reviewed[n_idx] = float(t_s.max())
+            parted = rows[self._parted(rows)]
+            if len(parted):  # decorrelation: a national track that left its system track binds afresh
+                self._sys[parted] = -1                      # (so it no longer holds its old system track)
+                self._sys[parted] = self._bind(n_idx, self._t_s[parted], self._x[parted], self._P[parted])
+            alone = rows[self._alone(rows)]
+            if len(alone):  # dual tracks: a system track fed by this nation only may be another's object
+                self._merge_duals(alone)
 
         sys_ids = np.empty(r, np.int64)
         sys_ids[known] = self._sys[row[known]]
