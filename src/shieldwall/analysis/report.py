@@ -58,7 +58,7 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#1
            "#7f7f7f", "#d62728")
 SENSOR_SYMBOLS = ("diamond", "square", "pentagon", "hexagon", "bowtie", "cross")
 LABELS = {
-    "id": "ID", "name": "Nation", "assets": "Assets", "value_total": "Defended value",
+    "id": "ID", "ospa_mean_m": "Mean OSPA (m)", "gospa_mean_m": "Mean GOSPA (m)", "accuracy_m": "RMS error (m)", "name": "Nation", "assets": "Assets", "value_total": "Defended value",
     "value_lost": "Value lost", "interceptors_fired": "Interceptors fired",
     "interceptors_fired_for_others": "Fired for others", "kills": "Kills", "sensors": "Sensors",
     "batteries": "Batteries", "tracks_contributed": "Tracks contributed", "threat": "Threat", "class": "Class",
@@ -367,7 +367,7 @@ def _picture_figure(picture: pd.DataFrame) -> go.Figure:
                       xaxis={"title": {"text": "time since start (s)"}},
                       yaxis={"title": {"text": "distance (m)"}},
                       yaxis2={"title": {"text": "missiles in flight"}, "overlaying": "y", "side": "right",
-                              "rangemode": "tozero"})
+                              "rangemode": "tozero", "tickformat": "d", "dtick": 1})
     return fig
 
 
