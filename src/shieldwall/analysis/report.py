@@ -367,7 +367,8 @@ def _picture_figure(picture: pd.DataFrame) -> go.Figure:
                       xaxis={"title": {"text": "time since start (s)"}},
                       yaxis={"title": {"text": "distance (m)"}},
                       yaxis2={"title": {"text": "missiles in flight"}, "overlaying": "y", "side": "right",
-                              "rangemode": "tozero", "tickformat": "d", "dtick": 1})
+                              "rangemode": "tozero", "tickformat": "d",
+                              "dtick": max(1, math.ceil(float(picture["truths"].max()) / 6))})
     return fig
 
 
