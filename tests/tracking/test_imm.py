@@ -104,9 +104,6 @@ def test_imm_beats_best_single_model_ekf_in_every_phase(sc):
         assert table[name]["imm"] < rmse(sc, ekfs[best], m), name
 
 
-@pytest.mark.xfail(strict=True, reason="IMM midcourse NEES is conservative here (mean 4.18, band [4.82, 7.30]): "
-                   "the re-entry model keeps ~16 % probability above the air and its wider covariance is "
-                   "mixed in; an altitude-dependent mode transition should fix it")
 def test_imm_nees_in_midcourse_within_chi2_band(sc):
     # Reference: 95 % band of the Monte Carlo mean NEES, chi2(6 N) / N (Bar-Shalom, Li & Kirubarajan 5.4),
     # over steady midcourse: a minute after burnout until the descent reaches 100 km.
