@@ -138,3 +138,33 @@ def test_popcount_counts_the_lowest_bits(n_bits):
     bits = np.random.default_rng(n_bits).integers(0, 1 << 62, 500)
     expected = [bin(int(b) & ((1 << n_bits) - 1)).count("1") for b in bits]
     np.testing.assert_array_equal(_popcount(bits, n_bits), expected)
+
+
+def test_two_point_initiation_starts_consistent_tracks_from_plot_pairs():
+    """Two scans of one straight-line object: a two-point tracker starts nothing on the first plot and,
+    on the second, a track whose state error is consistent with its covariance (mean NEES over 3,000
+    trials inside the chi-square band); a plot beyond the speed limit pairs with nothing."""
+    from scipy.stats import chi2
+
+    from shieldwall.tracking import Tracker, TrackerParams
+
+    rng = np.random.default_rng(21)
+    R = np.diag([40.0, 25.0, 60.0]) ** 2
+    params = TrackerParams(motion="cv", initiation="two-point", m_of_n=(2, 3), max_speed_ms=3_000.0)
+    nees = []
+    for _ in range(3000):
+        r0, v = rng.uniform(-1e5, 1e5, 3), rng.normal(0.0, 500.0, 3)
+        tracker = Tracker(params)
+        tracker.process(0.0, "pos", r0 + rng.multivariate_normal(np.zeros(3), R), R)
+        assert len(tracker) == 0
+        tracker.process(2.0, "pos", r0 + 2.0 * v + rng.multivariate_normal(np.zeros(3), R), R)
+        table = tracker.confirmed()
+        assert len(table) == 1
+        e = table.x[0] - np.concatenate([r0 + 2.0 * v, v])
+        nees.append(e @ np.linalg.solve(table.P[0], e))
+    lo, hi = chi2.ppf([0.025, 0.975], 6 * len(nees)) / len(nees)
+    assert lo <= np.mean(nees) <= hi
+    far = Tracker(params)
+    far.process(0.0, "pos", np.zeros((1, 3)), R)
+    far.process(1.0, "pos", np.array([[5_000.0, 0.0, 0.0]]), R)
+    assert len(far) == 0

@@ -1,4 +1,5 @@
-"""Multi-target tracker: EKF tracks held as arrays, gated GNN, one-point initiation, M-of-N, deletion.
+"""Multi-target tracker: EKF tracks held as arrays, gated GNN or JPDA, one- or two-point initiation, M-of-N,
+deletion.
 
 A :class:`Tracker` consumes scans (all plots of one sensor at one time) and keeps every track's last
 posterior state at its last update time. Each scan predicts all tracks to the scan time, associates
@@ -45,6 +46,8 @@ class TrackerParams:
     association: str = "gnn"    # confirmed tracks: "gnn" (one plot each) or "jpda" (weighted over all gated)
     pd: float = 0.9             # detection probability assumed by JPDA
     clutter_density: float = 1e-9   # JPDA: false plots per unit of measurement space (e.g. per m rad^2)
+    initiation: str = "one-point"   # "one-point" (plot, zero velocity, wide sigma) or "two-point"
+    max_speed_ms: float = 8_000.0   # two-point initiation: fastest object two plots may belong to
     gate_prob: float = 0.9999
     m_of_n: tuple[int, int] = (3, 5)
     delete_after_misses: int = 5
@@ -62,6 +65,9 @@ class TrackerParams:
         for name in ("miss_window_s", "max_position_sigma_m", "init_velocity_sigma_ms"):
             if not getattr(self, name) > 0.0:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected a positive number")
+        if self.initiation not in ("one-point", "two-point") or not self.max_speed_ms > 0.0:
+            raise ValueError(f"initiation={self.initiation!r}: expected 'one-point' or 'two-point' "
+                             "(and a positive max_speed_ms)")
         if self.association not in ("gnn", "jpda"):
             raise ValueError(f"association={self.association!r}: expected 'gnn' or 'jpda'")
         if not (0.0 < self.pd <= 1.0 and self.clutter_density > 0.0):
@@ -106,6 +112,7 @@ class Tracker:
         self._n_hist = np.empty(0, np.int64)
         self._misses_noted = np.empty(0, np.int64)  # misses recorded since the last update
         self._confirmed = np.empty(0, bool)
+        self._waiting: tuple[float, np.ndarray, np.ndarray] | None = None  # two-point: last unused plots (t, r, C)
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -229,24 +236,65 @@ class Tracker:
                 setattr(self, name, getattr(self, name)[keep])
 
     def _initiate(self, scan: Scan) -> None:
-        """Start tentative tracks on a scan's plots: position from the plot, zero velocity, wide sigma."""
-        k = len(scan)
-        x = np.zeros((k, 6))
-        x[:, :3] = scan_to_ecef(scan)
-        P = np.zeros((k, 6, 6))
-        P[:, :3, :3] = plot_covariance_ecef(scan)
-        P[:, 3:, 3:] = self.params.init_velocity_sigma_ms**2 * np.eye(3)
+        """Start tentative tracks on a scan's unused plots.
+
+        One-point: position from the plot, zero velocity with a wide sigma. Two-point: each plot is paired
+        (nearest first, one to one) with an unused plot of the previous scan no farther than
+        ``max_speed_ms`` times the interval plus five RSS plot sigmas; a pair starts a track with the
+        later position and the difference velocity, covariance from the two plots' (``v = (r2 - r1)/dt``);
+        plots left unpaired wait for the next scan.
+        """
+        r, C = scan_to_ecef(scan), plot_covariance_ecef(scan)
+        if self.params.initiation == "one-point":
+            x = np.zeros((len(r), 6))
+            x[:, :3] = r
+            P = np.zeros((len(r), 6, 6))
+            P[:, :3, :3] = C
+            P[:, 3:, 3:] = self.params.init_velocity_sigma_ms**2 * np.eye(3)
+            self._start(scan.t_s, x, P, hits=1)
+            return
+        waiting, self._waiting = self._waiting, (scan.t_s, r, C)
+        if waiting is None or not scan.t_s > waiting[0]:
+            return
+        t1, r1, C1 = waiting
+        dt = scan.t_s - t1
+        dist = np.linalg.norm(r[:, None] - r1[None], axis=-1)
+        sigma = np.sqrt(np.trace(C, axis1=1, axis2=2))[:, None] + np.sqrt(np.trace(C1, axis1=1, axis2=2))[None]
+        i, j = np.nonzero(dist <= self.params.max_speed_ms * dt + 5.0 * sigma)
+        order = np.argsort(dist[i, j], kind="stable")
+        used_i, used_j, pairs = set(), set(), []
+        for a, b in zip(i[order], j[order]):
+            if a not in used_i and b not in used_j:
+                used_i.add(a), used_j.add(b), pairs.append((a, b))
+        if not pairs:
+            return
+        a, b = np.array(pairs).T
+        x = np.concatenate([r[a], (r[a] - r1[b]) / dt], axis=1)
+        P = np.zeros((len(a), 6, 6))
+        P[:, :3, :3] = C[a]
+        P[:, :3, 3:] = P[:, 3:, :3] = C[a] / dt
+        P[:, 3:, 3:] = (C[a] + C1[b]) / dt**2
+        self._start(scan.t_s, x, P, hits=2)
+        rest = np.setdiff1d(np.arange(len(r)), a)
+        self._waiting = (scan.t_s, r[rest], C[rest])
+
+    def _start(self, t_s: float, x: np.ndarray, P: np.ndarray, hits: int) -> None:
+        """Append tentative tracks with states ``x`` (k, 6), ``P`` (k, 6, 6) at ``t_s`` that have scored
+        ``hits`` consecutive hits."""
+        k = len(x)
         ids = self._next_id + np.arange(k, dtype=np.int64)
         self._next_id += k
         self._ids = np.concatenate([self._ids, ids])
         self._x = np.concatenate([self._x, x])
         self._P = np.concatenate([self._P, P])
-        self._t_s = np.concatenate([self._t_s, np.full(k, scan.t_s)])
-        self._n_updates = np.concatenate([self._n_updates, np.ones(k, np.int64)])
-        self._hist = np.concatenate([self._hist, np.ones(k, np.int64)])
-        self._n_hist = np.concatenate([self._n_hist, np.ones(k, np.int64)])
+        m, n = self.params.m_of_n
+        hits = min(hits, n)
+        self._t_s = np.concatenate([self._t_s, np.full(k, t_s)])
+        self._n_updates = np.concatenate([self._n_updates, np.full(k, hits, np.int64)])
+        self._hist = np.concatenate([self._hist, np.full(k, (1 << hits) - 1, np.int64)])
+        self._n_hist = np.concatenate([self._n_hist, np.full(k, hits, np.int64)])
         self._misses_noted = np.concatenate([self._misses_noted, np.zeros(k, np.int64)])
-        self._confirmed = np.concatenate([self._confirmed, np.full(k, self.params.m_of_n[0] <= 1)])
+        self._confirmed = np.concatenate([self._confirmed, np.full(k, m <= hits)])
 
 
 #: Number of set bits of every 16-bit integer.
