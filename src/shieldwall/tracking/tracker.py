@@ -28,6 +28,7 @@ from shieldwall.sensors.measurement import measurement_function, measurement_jac
 from shieldwall.sensors.scan import Scan, plot_covariance_ecef, scan_to_ecef
 from shieldwall.tracking import ekf
 from shieldwall.tracking.association import Assignment, associate, gate_threshold, mahalanobis_cost
+from shieldwall.tracking.imm import IMMParams, IMMState, combined, imm_init, imm_predict, imm_update
 from shieldwall.tracking.jpda import association_probabilities, pda_update
 
 #: Motion models a tracker can predict with: ``(x, P, dt_s, q_accel) -> (x, P)``.
@@ -42,7 +43,9 @@ class TrackerParams:
     """Tracker settings; ``q_accel`` in m/s^2/sqrt(s) is the white-noise acceleration density root."""
 
     q_accel: float = 1.0
-    motion: str = "ballistic"   # "ballistic" (ECEF, gravity with J2) or "cv" (nearly constant velocity)
+    motion: str = "ballistic"   # "ballistic" (ECEF, gravity with J2), "cv" (nearly constant velocity) or
+    #                             "imm" (boost / ballistic / re-entry models, :mod:`shieldwall.tracking.imm`)
+    imm: IMMParams = IMMParams()
     association: str = "gnn"    # confirmed tracks: "gnn" (one plot each) or "jpda" (weighted over all gated)
     pd: float = 0.9             # detection probability assumed by JPDA
     clutter_density: float = 1e-9   # JPDA: false plots per unit of measurement space (e.g. per m rad^2)
@@ -72,8 +75,10 @@ class TrackerParams:
             raise ValueError(f"association={self.association!r}: expected 'gnn' or 'jpda'")
         if not (0.0 < self.pd <= 1.0 and self.clutter_density > 0.0):
             raise ValueError("pd must be in (0, 1] and clutter_density > 0")
-        if self.motion not in MOTIONS:
-            raise ValueError(f"motion={self.motion!r}: expected one of {tuple(MOTIONS)}")
+        if self.motion not in (*MOTIONS, "imm"):
+            raise ValueError(f"motion={self.motion!r}: expected one of {(*MOTIONS, 'imm')}")
+        if self.motion == "imm" and self.association != "gnn":
+            raise ValueError("motion='imm' associates by GNN only (association='gnn')")
         if self.q_accel < 0.0 or self.delete_after_misses < 1:
             raise ValueError("q_accel must be >= 0 and delete_after_misses >= 1")
 
@@ -113,6 +118,7 @@ class Tracker:
         self._misses_noted = np.empty(0, np.int64)  # misses recorded since the last update
         self._confirmed = np.empty(0, bool)
         self._waiting: tuple[float, np.ndarray, np.ndarray] | None = None  # two-point: last unused plots (t, r, C)
+        self._modes = imm_init(self._x, self._P)   # motion "imm": each model's posterior, as x and P
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -139,7 +145,7 @@ class Tracker:
         p = self.params
         t_s, z, R = scan.t_s, scan.z, scan.R
         res = partial(residual, scan.kind)
-        x_pred, P_pred = MOTIONS[p.motion](self._x, self._P, t_s - self._t_s, p.q_accel)
+        x_pred, P_pred, modes = self._predict(t_s)
         h = measurement_function(scan.kind, x_pred[:, :3], scan.origin_ecef, scan.basis)
         H = np.zeros((len(self), 3, 6))
         H[:, :, :3] = measurement_jacobian(scan.kind, x_pred[:, :3], scan.origin_ecef, scan.basis)
@@ -160,7 +166,16 @@ class Tracker:
         plot = np.concatenate([first.pairs[:, 1], left[second.pairs[:, 1]]])
         unused = left[second.unassigned_plots]
 
-        if len(trk):
+        if len(trk) and modes is not None:
+            def measure(states):
+                jac = np.zeros((len(states), 3, 6))
+                jac[:, :, :3] = measurement_jacobian(scan.kind, states[:, :3], scan.origin_ecef, scan.basis)
+                return measurement_function(scan.kind, states[:, :3], scan.origin_ecef, scan.basis), jac
+            upd, _ = imm_update(IMMState(modes.x[trk], modes.P[trk], modes.mu[trk]), z[plot], R, measure, res, p.imm)
+            self._modes.x[trk], self._modes.P[trk], self._modes.mu[trk] = upd.x, upd.P, upd.mu
+            self._x[trk], self._P[trk] = combined(upd)
+            P_pred[trk] = self._P[trk]
+        elif len(trk):
             x_upd, P_upd, _, _ = ekf.update(x_pred[trk], P_pred[trk], z[plot], R, h[trk], H[trk], res)
             self._x[trk], self._P[trk] = x_upd, P_upd
             P_pred[trk] = P_upd
@@ -203,9 +218,20 @@ class Tracker:
     def coast_to(self, t_s: float) -> TrackTable:
         """Confirmed tracks predicted to ``t_s``; the tracker is not changed."""
         table = self.confirmed()
-        x, P = MOTIONS[self.params.motion](table.x, table.P, t_s - table.t_s, self.params.q_accel)
+        x, P, _ = self._predict(t_s, self._confirmed)
         return TrackTable(ids=table.ids, x=x, P=P, t_s=np.full(len(table), float(t_s)),
                           t_update_s=table.t_update_s, n_updates=table.n_updates)
+
+    def _predict(self, t_s: float, rows: np.ndarray | slice = slice(None)):
+        """States and covariances of tracks ``rows`` predicted to ``t_s`` by the motion model, and with
+        ``motion="imm"`` the predicted model-conditioned state (else None)."""
+        p = self.params
+        dt = t_s - self._t_s[rows]
+        if p.motion != "imm":
+            return (*MOTIONS[p.motion](self._x[rows], self._P[rows], dt, p.q_accel), None)
+        m = self._modes
+        modes = imm_predict(IMMState(m.x[rows], m.P[rows], m.mu[rows]), dt, p.imm)
+        return (*combined(modes), modes)
 
     # -- bookkeeping -------------------------------------------------------------------------------
 
@@ -234,6 +260,8 @@ class Tracker:
             for name in ("_ids", "_x", "_P", "_t_s", "_n_updates", "_hist", "_n_hist",
                          "_misses_noted", "_confirmed"):
                 setattr(self, name, getattr(self, name)[keep])
+            if self.params.motion == "imm":
+                self._modes = IMMState(self._modes.x[keep], self._modes.P[keep], self._modes.mu[keep])
 
     def _initiate(self, scan: Scan) -> None:
         """Start tentative tracks on a scan's unused plots.
@@ -287,6 +315,10 @@ class Tracker:
         self._ids = np.concatenate([self._ids, ids])
         self._x = np.concatenate([self._x, x])
         self._P = np.concatenate([self._P, P])
+        if self.params.motion == "imm":
+            new = imm_init(x, P)
+            self._modes = IMMState(*(np.concatenate([getattr(self._modes, f), getattr(new, f)])
+                                     for f in ("x", "P", "mu")))
         m, n = self.params.m_of_n
         hits = min(hits, n)
         self._t_s = np.concatenate([self._t_s, np.full(k, t_s)])
