@@ -215,6 +215,8 @@ class Settings(Strict):
     seed: int = Field(default=0, ge=0)
     decision_period_s: float = Field(default=2.0, gt=0)
     track_report_period_s: float = Field(default=2.0, gt=0)
+    tracker_motion: Literal["ballistic", "imm"] = "ballistic"
+    track_initiation: Literal["one-point", "two-point"] = "one-point"
 
 
 class Scenario(Strict):

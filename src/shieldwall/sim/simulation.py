@@ -82,7 +82,8 @@ class Simulation:
                 continue
             own = [b for b in batteries if b.reports_to == c.id]
             revisit = [m.revisit_s for x, m in zip(s.sensors, models) if x.reports_to == c.id]
-            params = TrackerParams(miss_window_s=max(revisit, default=1.0) + MISS_WINDOW_MARGIN_S)
+            params = TrackerParams(miss_window_s=max(revisit, default=1.0) + MISS_WINDOW_MARGIN_S,
+                                   motion=s.settings.tracker_motion, initiation=s.settings.track_initiation)
             self.nodes[c.id] = NationalNode(
                 c.id, c.nation, alliance_id, batteries=own, assets=self.assets, doctrine=doctrine,
                 tracker_params=params, report_period_s=s.settings.track_report_period_s,
