@@ -173,7 +173,8 @@ def test_picture_scores_match_a_direct_computation(runs, scenario):
     add up; the metrics pool the table."""
     from scipy.optimize import linear_sum_assignment
 
-    from shieldwall.sim.simulation import PICTURE_CUTOFF_M, Simulation
+    from shieldwall.sim.recorder import PICTURE_CUTOFF_M
+    from shieldwall.sim.simulation import Simulation
 
     run = runs[0]
     pic, tracks = run.picture, run.tracks
@@ -210,7 +211,7 @@ def test_track_purity_and_continuity_count_the_history(runs):
     """Purity and continuity recounted with plain loops over the recorded system-track rows."""
     from collections import Counter
 
-    from shieldwall.sim.simulation import PICTURE_CUTOFF_M
+    from shieldwall.sim.recorder import PICTURE_CUTOFF_M
 
     run = runs[0]
     by_track: dict[str, Counter] = {}

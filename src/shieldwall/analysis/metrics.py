@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from shieldwall.scenario.schema import Scenario
+from shieldwall.sim.recorder import PICTURE_CUTOFF_M
 
 
 def _first_times(events: pd.DataFrame, kind: str) -> dict[str, float]:
@@ -133,7 +134,7 @@ def compute_metrics(scenario: Scenario, events: pd.DataFrame, threat_ids: tuple[
 
 
 def picture_quality(picture: pd.DataFrame | None, tracks: pd.DataFrame | None = None,
-                    cutoff_m: float = 10_000.0) -> dict[str, Any]:
+                    cutoff_m: float = PICTURE_CUTOFF_M) -> dict[str, Any]:
     """Summary of the alliance picture's quality over the run, from the per-picture table: mean OSPA
     and GOSPA [m] over the pictures with any truth or track, and the SIAP measures (Votruba et al.,
     Single Integrated Air Picture attributes, 2001) pooled over all pictures: completeness (truths

@@ -19,6 +19,8 @@ EVENT_COLUMNS: dict[str, Any] = {
 #: Columns of the picture-quality table, one row per recorded alliance picture: the truths in flight and
 #: the tracks, OSPA and GOSPA (with its localisation, missed and false parts, each a p-th power), and the
 #: counts SIAP is built from (tracks within the cut-off of a truth are assigned to their nearest one).
+#: Cut-off [m] of the picture scores (OSPA, GOSPA) and the track-to-truth gate of SIAP, purity, continuity.
+PICTURE_CUTOFF_M = 10_000.0
 PICTURE_COLUMNS = ("t_s", "truths", "tracks", "ospa_m", "gospa_m", "gospa_localisation", "gospa_missed",
                    "gospa_false", "tracked_truths", "assigned_tracks", "spurious_tracks", "sq_error_m2")
 TRACK_COLUMNS = ("t_s", "track", "x_m", "y_m", "z_m", "vx_ms", "vy_ms", "vz_ms", "lat_deg", "lon_deg", "alt_km",

@@ -26,7 +26,7 @@ from shieldwall.sensors.radar import radar_scan
 from shieldwall.sim.build import (alliance_node_id, asset_table, battery_specs, doctrine_spec, link_models,
                                   plan_threats, sensor_models)
 from shieldwall.sim.engine import Engine
-from shieldwall.sim.recorder import Recorder
+from shieldwall.sim.recorder import PICTURE_CUTOFF_M, Recorder
 from shieldwall.tracking.fusion import FusionCentre
 from shieldwall.tracking.metrics import gospa, ospa
 from shieldwall.tracking.tracker import TrackerParams
@@ -34,8 +34,6 @@ from shieldwall.world.truth import Interceptor, Truth
 
 #: A track or order is attributed to the nearest true threat within this distance [m] (metrics only).
 TRUTH_GATE_M = 50_000.0
-#: Cut-off [m] of the picture-quality scores (OSPA, GOSPA) and the track-to-truth gate of SIAP.
-PICTURE_CUTOFF_M = 10_000.0
 #: Margin [s] added to the mean national approval time when the alliance plans an approval battery's shot.
 APPROVAL_SIGMAS = 2.0
 #: A national track scores a miss for each (longest revisit of the nation's sensors + this [s]) unseen.

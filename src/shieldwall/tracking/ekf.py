@@ -109,21 +109,6 @@ def predict_cv(x: np.ndarray, P: np.ndarray, dt_s: np.ndarray | float,
     return x_new, P_new + process_noise(dt, q_accel)
 
 
-def predict_mean(x: np.ndarray, dt_s: np.ndarray | float, *, j2: bool = True,
-                 max_step_s: float = MAX_STEP_S) -> np.ndarray:
-    """The state part of :func:`predict` alone (same sub-steps): states (K, 6) flown over ``dt_s`` [s]."""
-    x = np.asarray(x, float)
-    n_sub, h = _substeps(dt_s, len(x), max_step_s)
-    if n_sub == 0:
-        return x.copy()
-    h6 = np.empty((6, len(h)))
-    h6[:] = h
-    y = x.T.copy()
-    for _ in range(n_sub):
-        y = drag_free_rk4(y, h6, j2)
-    return y.T.copy()
-
-
 def _substeps(dt_s: np.ndarray | float, k: int, max_step_s: float) -> tuple[int, np.ndarray]:
     """Number of equal sub-steps (the same for all k tracks; 0 when every interval is zero or there
     are no tracks) and each track's sub-step (k,) [s] for intervals ``dt_s`` (k,) or scalar [s]."""
