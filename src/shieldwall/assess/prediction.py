@@ -1,4 +1,5 @@
-"""Ballistic prediction of tracked threats: trajectories to the ground and impact points with covariance.
+"""Ballistic prediction of tracked threats: trajectories to the ground and impact points with covariance
+(and, flown backwards in time, the ground points their arcs rose from: :mod:`shieldwall.assess.launch`).
 
 States are ECEF position [m] and velocity [m/s] stacked as (..., 6). Prediction is unpowered, drag-free
 flight (two-body gravity with J2 in the rotating frame) integrated by
@@ -38,7 +39,8 @@ class ImpactPrediction:
 
 def _ground_crossing(r0: np.ndarray, v0: np.ndarray, r1: np.ndarray, v1: np.ndarray, alt0: np.ndarray,
                      alt1: np.ndarray, step_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """Time into the step [s] and ECEF point where states (N, 3) above ground reach height 0 in it.
+    """Time into the step [s] and ECEF point where states (N, 3) above ground reach height 0 in it
+    (``step_s`` < 0: a step backwards in time, and so a negative time).
 
     Newton steps on the height along the step's cubic Hermite arc (its error is O(step^4 * jerk rate):
     under a millimetre for 20 s steps), from the secant guess.
@@ -48,8 +50,8 @@ def _ground_crossing(r0: np.ndarray, v0: np.ndarray, r1: np.ndarray, v1: np.ndar
         r, v = _hermite_state(r0, v0, r1, v1, step_s, u)
         lat, lon, alt = ecef_to_geodetic(r)
         normal = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=-1)
-        climb_ms = np.sum(normal * v, axis=-1)
-        u = np.clip(u - alt / (step_s * np.minimum(climb_ms, -1e-3)), 0.0, 1.0)
+        height_rate_m = step_s * np.sum(normal * v, axis=-1)       # d height / d u: negative into the ground
+        u = np.clip(u - alt / np.minimum(height_rate_m, -1e-3 * abs(step_s)), 0.0, 1.0)
     return u * step_s, _hermite_state(r0, v0, r1, v1, step_s, u)[0]
 
 
@@ -71,7 +73,8 @@ class Flight:
     smooth through the landing) and is held frozen after that; ``landing_step`` (N,): index of the step
     in which it reached the ground (-1: not within the horizon; 0 with ``dt_land_s`` = 0 for an object
     already down); ``dt_land_s`` (N,): time into that step [s]; ``impact`` (N, 3): the crossing point
-    (NaN if none); ``step_s``: the integration step [s].
+    (NaN if none); ``step_s``: the integration step [s] (negative for a flight backwards in time, whose
+    times are negative too).
     """
 
     r: np.ndarray
@@ -83,7 +86,8 @@ class Flight:
 
     @property
     def t_land_s(self) -> np.ndarray:
-        """(N,) flight time [s] to the ground crossing (inf: none within the horizon)."""
+        """(N,) flight time [s] to the ground crossing (inf: none within the horizon; negative for a flight
+        backwards in time)."""
         return np.where(self.landing_step >= 0, self.landing_step * self.step_s + self.dt_land_s, np.inf)
 
 
@@ -99,7 +103,8 @@ def _above_ground(r: np.ndarray) -> np.ndarray:
 
 
 def _integrate(x: np.ndarray, step_s: float, max_steps: int) -> Flight:
-    """RK4 flight of states (N, 6) until every one has come down or ``max_steps`` steps have passed.
+    """RK4 flight of states (N, 6) until every one has come down or ``max_steps`` steps have passed
+    (``step_s`` < 0: backwards in time, down to where each unpowered arc left the ground).
 
     One batched RK4 step of every row per loop turn (landed rows fly on, then stay frozen); the ground
     crossings are located afterwards, all in one batch.
@@ -190,9 +195,8 @@ def predict_impact(x_ecef: np.ndarray, p_ecef: np.ndarray, t0_s: float, *, step_
                    max_flight_s: float = 3600.0) -> ImpactPrediction:
     """Impact prediction for threats with state means ``x_ecef`` (T, 6) and covariances ``p_ecef`` (T, 6, 6).
 
-    Unscented transform: the 13 sigma points of every threat are flown to the ground together; the
-    mean impact time and point are the weighted sigma-point means (the point projected onto the
-    ellipsoid), the covariance is that of the sigma impact points in the east/north plane there.
+    Unscented transform: the 13 sigma points of every threat are flown to the ground together
+    (:func:`predict_ground_crossing`, RK4 steps of ``step_s``).
     """
     return predict_impact_and_flights(x_ecef, p_ecef, t0_s, step_s=step_s, max_flight_s=max_flight_s)[0]
 
@@ -286,14 +290,22 @@ class SigmaFlightStore:
         self._mean = ImpactPrediction(*(more(getattr(self._mean, name)) for name in ImpactPrediction.__slots__))
 
 
-def predict_impact_and_flights(x_ecef: np.ndarray, p_ecef: np.ndarray, t0_s: float, *, step_s: float = 2.0,
-                               max_flight_s: float = 3600.0) -> tuple[ImpactPrediction, SigmaFlights]:
-    """:func:`predict_impact`, and the sigma-point flights (RK4 steps of ``step_s``) behind it."""
+def predict_ground_crossing(x_ecef: np.ndarray, p_ecef: np.ndarray, t0_s: float, step_s: float,
+                            max_flight_s: float) -> tuple[ImpactPrediction, Flight]:
+    """Unscented ground crossing of threats with state means ``x_ecef`` (T, 6) and covariances ``p_ecef``
+    (T, 6, 6) at ``t0_s``, flown forwards in time (``step_s`` > 0: the impact) or backwards (``step_s``
+    < 0: where and when each unpowered, drag-free arc left the ground), for at most ``max_flight_s`` [s].
+
+    The 13 sigma points of every threat are flown together by RK4 steps of ``step_s``; the mean time and
+    point are the weighted sigma-point means (the point projected onto the ellipsoid), the covariance
+    is that of the sigma crossing points in the east/north plane there. Also returns the sigma points'
+    flights (13 rows per threat, threat-major).
+    """
     x = np.asarray(x_ecef, float).reshape(-1, 6)
     p = np.asarray(p_ecef, float).reshape(-1, 6, 6)
     sigma, wm, wc = sigma_points(x, p)
     n_threats, n_sigma = sigma.shape[:2]
-    f = _integrate(sigma.reshape(-1, 6), step_s, int(np.ceil(max_flight_s / step_s - 1e-9)))
+    f = _integrate(sigma.reshape(-1, 6), step_s, int(np.ceil(max_flight_s / abs(step_s) - 1e-9)))
     t_land = f.t_land_s.reshape(n_threats, n_sigma)
     r_imp = f.impact.reshape(n_threats, n_sigma, 3)
     lat, lon, _ = ecef_to_geodetic(np.einsum("s,tsi->ti", wm, r_imp))
@@ -303,9 +315,17 @@ def predict_impact_and_flights(x_ecef: np.ndarray, p_ecef: np.ndarray, t0_s: flo
     cov = np.einsum("s,tsi,tsj->tij", wc, dev, dev)
     pred = ImpactPrediction(t_impact_s=t0_s + np.where(np.isfinite(t_land), t_land, np.nan) @ wm,
                             impact_ecef=impact, impact_lat_rad=lat, impact_lon_rad=lon, cov_en_m2=cov)
-    shape = (n_threats, n_sigma, -1, 3)
+    return pred, f
+
+
+def predict_impact_and_flights(x_ecef: np.ndarray, p_ecef: np.ndarray, t0_s: float, *, step_s: float = 2.0,
+                               max_flight_s: float = 3600.0) -> tuple[ImpactPrediction, SigmaFlights]:
+    """:func:`predict_impact`, and the sigma-point flights (RK4 steps of ``step_s``) behind it."""
+    pred, f = predict_ground_crossing(x_ecef, p_ecef, t0_s, step_s, max_flight_s)
+    n_threats = len(pred.t_impact_s)
+    shape = (n_threats, -1, f.r.shape[1], 3)
     return pred, SigmaFlights(np.full(n_threats, float(t0_s)), step_s, f.r.reshape(shape), f.v.reshape(shape),
-                              t_land, r_imp, pred)
+                              f.t_land_s.reshape(n_threats, -1), f.impact.reshape(n_threats, -1, 3), pred)
 
 
 @dataclass(frozen=True, slots=True)

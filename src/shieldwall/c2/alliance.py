@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from shieldwall.assess.launch import estimate_launch_point
 from shieldwall.c2.deconfliction import EngagementBook
 from shieldwall.c2.node import Output, Record, Send, Timer
 from shieldwall.c2.planner import CycleGate, Evaluation, PredictionMemo, PlanningContext, evaluate, plan_cycle
@@ -56,22 +57,29 @@ class AllianceNode:
         return out
 
     def _warn(self, ev: Evaluation) -> list[Output]:
-        """Early warning of each newly threatening track to every nation (once per track)."""
+        """Early warning of each newly threatening track to every nation (once per track): its impact
+        point and time, the assets it endangers and its estimated launch point."""
+        new = [i for i in np.flatnonzero(ev.value_at_risk > 0) if int(ev.track_ids[i]) not in self._warned]
+        if not new:
+            return []
+        launch = estimate_launch_point(ev.x[new], ev.P[new], ev.t_s)
+        launch_lat, launch_lon = np.degrees(launch.launch_lat_rad), np.degrees(launch.launch_lon_rad)
+        sigma = launch.sigma_major_m
         out: list[Output] = []
         assets = self.planner.assets
-        for i in np.flatnonzero(ev.value_at_risk > 0):
+        imp = ev.impact
+        for k, i in enumerate(new):
             track = int(ev.track_ids[i])
-            if track in self._warned:
-                continue
             self._warned.add(track)
             names = tuple(assets.ids[a] for a in np.flatnonzero(ev.p_hit[i] >= 0.01))
-            imp = ev.impact
+            estimate = ((float(launch_lat[k]), float(launch_lon[k]), float(sigma[k])) if np.isfinite(sigma[k])
+                        else (None, None, None))
             warning = ThreatWarning(ev.t_s, track, float(np.degrees(imp.impact_lat_rad[i])),
-                                    float(np.degrees(imp.impact_lon_rad[i])), float(imp.t_impact_s[i]), names)
+                                    float(np.degrees(imp.impact_lon_rad[i])), float(imp.t_impact_s[i]), names,
+                                    *estimate)
             out.append(Record("threat_evaluated", {"track": track, "value": float(ev.value_at_risk[i]),
                                                    "detail": ",".join(names),
                                                    "lat_deg": warning.impact_lat_deg, "lon_deg": warning.impact_lon_deg,
                                                    "pos_ecef": ev.x[i, :3]}))
             out += [Send(node, warning) for node in self.national_nodes.values()]
         return out
-

@@ -42,7 +42,12 @@ class TrackReport:
 
 @dataclass(frozen=True, slots=True)
 class ThreatWarning:
-    """Early warning of a threat (alliance → every national node)."""
+    """Early warning of a threat (alliance → every national node).
+
+    The launch estimate (None where there is none) is the ground point of the track's ballistic arc
+    flown backwards (:mod:`shieldwall.assess.launch`: boost not modelled, so it lies uprange of the
+    true launch point), with the semi-major axis of its 1-sigma east/north ellipse.
+    """
 
     t_s: float
     track: int
@@ -50,6 +55,9 @@ class ThreatWarning:
     impact_lon_deg: float
     impact_time_s: float
     assets: tuple[str, ...]
+    launch_lat_deg: float | None = None
+    launch_lon_deg: float | None = None
+    launch_sigma_m: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
