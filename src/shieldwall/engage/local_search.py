@@ -1,0 +1,302 @@
+"""The fast WTA solver: maximum-marginal-return greedy, then local search over shot moves, then (while
+the budget lasts) iterated local search from perturbed plans. Anytime: the best plan so far is always
+feasible.
+
+One round of the local search evaluates every move of one shot at once, as NumPy matrices over the
+engaged cells (battery, threat) of the plan:
+
+- *relocate*: a shot of battery b moves from threat t to threat t' (cells x threats);
+- *swap*: two shots of different batteries at different threats exchange their threats (cells x cells);
+- *replace*: a shot at t is fired by another battery with a round to spare instead (cells x batteries);
+- *add* / *drop*: a spare round is fired, or a shot whose cost exceeds what it removes is dropped.
+
+Every move's change of the objective is exact (only the one or two threats it touches change). The
+round applies the best improving moves that share no battery or threat, so each stays exact and
+feasible, and repeats until no move improves: a local optimum of the swap/relocate neighbourhood
+(the two-exchange neighbourhood of Ahuja et al., 2007). Perturbation re-seeds from the best plan with
+random relocations; its generator is seeded, and a budget given as a number of perturbations
+(``kicks``) keeps the result deterministic, as the simulation needs.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from shieldwall.engage.assignment import greedy
+from shieldwall.engage.problem import WtaProblem
+
+#: Moves considered per kind and round (the best ones); bounds the conflict resolution's Python loop.
+_MOVES_PER_KIND = 256
+#: Relative objective decrease below which a move does not count as an improvement.
+_REL_TOL = 1e-12
+#: Candidate entries per row and per column of the sparse linear assignment of :func:`assignment_start`.
+_MATCH_CANDIDATES = 20
+_DENSE_MATCH = 250_000
+#: Fraction of the engaged cells a perturbation relocates at random.
+_KICK_FRACTION = 0.05
+
+
+class _Plan:
+    """A feasible shot matrix with the per-battery and per-threat sums the moves need."""
+
+    def __init__(self, problem: WtaProblem, counts: np.ndarray):
+        self.p = problem
+        self.n = np.array(counts, np.int64)
+        self.left = problem.inventory - self.n.sum(axis=1)
+        self.used = (self.n > 0).sum(axis=1)
+        self.at = self.n.sum(axis=0)
+        self.surviving = problem.value * np.exp(np.einsum("bt,bt->t", self.n, problem.log_q))
+
+    def objective(self) -> float:
+        return float(self.surviving.sum() + self.p.cost @ (self.p.inventory - self.left))
+
+    def shift(self, b: int, t: int, k: int) -> None:
+        """Add ``k`` (+1 or -1) shots of battery ``b`` at threat ``t``."""
+        before = self.n[b, t]
+        self.n[b, t] += k
+        self.left[b] -= k
+        self.used[b] += int(self.n[b, t] > 0) - int(before > 0)
+        self.at[t] += k
+        self.surviving[t] = self.p.value[t] * np.exp(self.n[:, t] @ self.p.log_q[:, t])
+
+
+def _best(delta: np.ndarray, ok: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices and values of the (at most ``_MOVES_PER_KIND``) most improving allowed moves."""
+    idx = np.flatnonzero(ok & (delta < -tol))
+    d = delta.ravel()[idx]
+    if idx.size > _MOVES_PER_KIND:
+        best = np.argpartition(d, _MOVES_PER_KIND - 1)[:_MOVES_PER_KIND]
+        idx, d = idx[best], d[best]
+    return idx, d
+
+
+def _moves(plan: _Plan, tol: float) -> list[tuple[float, int, tuple, tuple]]:
+    """Improving moves as (delta, kind, batteries, threats); kind 0 relocate (b, t, t'), 1 swap
+    (b1, t1, b2, t2), 2 replace (b, t, b2), 3 add (b, t), 4 drop (b, t)."""
+    p, n = plan.p, plan.n
+    bi, ti = np.nonzero(n)
+    if p.shape[0] == 0 or p.shape[1] == 0:
+        return []
+    q = np.exp(p.log_q)
+    ev = plan.surviving
+    rest = ev[ti] / q[bi, ti]  # value surviving at t_i without one of the cell's shots
+    single = n[bi, ti] == 1
+    open_t = ~p.engaged & (plan.at < p.salvo)
+    channel_free = plan.used < p.channels
+    out: list[tuple[float, int, tuple, tuple]] = []
+
+    def collect(kind, delta, ok, decode):
+        for i, d in zip(*_best(delta, ok, tol)):
+            out.append((float(d), kind, *decode(np.unravel_index(i, delta.shape))))
+
+    # relocate: (cells, T)
+    ok_rel = (p.pk[bi] > 0) & open_t[None, :] & (ti[:, None] != np.arange(p.shape[1])[None, :])
+    ok_rel &= (n[bi] > 0) | (plan.used[bi] - single < p.channels[bi])[:, None]
+    if p.one_battery_per_threat:
+        ok_rel &= n[bi] == plan.at[None, :]
+    collect(0, (rest - ev[ti])[:, None] - ev[None, :] * p.pk[bi], ok_rel,
+            lambda ij: ((bi[ij[0]],), (ti[ij[0]], ij[1])))
+    # swap: (cells, cells); m[i, j] = change at t_i when b_j's shot replaces b_i's
+    m = rest[:, None] * q[bi[None, :], ti[:, None]] - ev[ti][:, None]
+    n_ij = n[bi[:, None], ti[None, :]]  # shots of b_i at t_j
+    ch_ok = plan.used[bi][:, None] - single[:, None] + (n_ij == 0) <= p.channels[bi][:, None]
+    ok = (p.pk[bi[None, :], ti[:, None]] > 0) & ch_ok
+    ok &= ok.T & (bi[:, None] != bi[None, :]) & (ti[:, None] != ti[None, :])
+    if p.one_battery_per_threat:
+        ok &= single[:, None] & single[None, :]
+    collect(1, np.triu(m + m.T), np.triu(ok), lambda ij: ((bi[ij[0]], bi[ij[1]]), (ti[ij[0]], ti[ij[1]])))
+    # chain: cell i's shot moves to the best other threat t'', cell j's battery takes its place at t_i,
+    # and t_j loses j's shot; (cells, cells) with each cell's two best t'' (one may be t_j)
+    if bi.size > 1:
+        gain = np.where(ok_rel, -ev[None, :] * p.pk[bi], np.inf)
+        top = np.argpartition(gain, 1, axis=1)[:, :2] if gain.shape[1] > 1 else np.zeros((bi.size, 2), np.int64)
+        top_gain = np.take_along_axis(gain, top, axis=1)
+        alt = np.where(top[:, 0][:, None] == ti[None, :], top_gain[:, 1][:, None], top_gain[:, 0][:, None])
+        dest = np.where(top[:, 0][:, None] == ti[None, :], top[:, 1][:, None], top[:, 0][:, None])
+        delta = m + (rest - ev[ti])[None, :] + alt
+        ok = ch_ok.T & (p.pk[bi[None, :], ti[:, None]] > 0) & np.isfinite(alt)
+        ok &= (bi[:, None] != bi[None, :]) & (ti[:, None] != ti[None, :]) & (dest != ti[:, None])
+        if p.one_battery_per_threat:
+            ok &= single[:, None] & single[None, :]
+        collect(5, delta, ok, lambda ij: ((bi[ij[0]], bi[ij[1]]), (ti[ij[0]], ti[ij[1]], dest[ij])))
+    # replace: (cells, B)
+    ok = (plan.left > 0)[None, :] & (p.pk[:, ti].T > 0) & (bi[:, None] != np.arange(p.shape[0])[None, :])
+    ok &= (n[:, ti].T > 0) | channel_free[None, :]
+    if p.one_battery_per_threat:
+        ok &= single[:, None]
+    delta = rest[:, None] * q[:, ti].T - ev[ti][:, None] + p.cost[None, :] - p.cost[bi][:, None]
+    collect(2, delta, ok, lambda ij: ((bi[ij[0]], ij[1]), (ti[ij[0]],)))
+    # add: (B, T), and drop: (cells,)
+    ok = (p.pk > 0) & (plan.left > 0)[:, None] & open_t[None, :] & ((n > 0) | channel_free[:, None])
+    if p.one_battery_per_threat:
+        ok &= n == plan.at[None, :]
+    collect(3, p.cost[:, None] - ev[None, :] * p.pk, ok, lambda ij: ((ij[0],), (ij[1],)))
+    collect(4, rest - ev[ti] - p.cost[bi], np.ones(bi.size, bool), lambda ij: ((bi[ij[0]],), (ti[ij[0]],)))
+    return out
+
+
+def _apply(plan: _Plan, kind: int, bats: tuple, threats: tuple) -> None:
+    if kind == 0:
+        plan.shift(bats[0], threats[0], -1)
+        plan.shift(bats[0], threats[1], +1)
+    elif kind == 1:
+        (b1, b2), (t1, t2) = bats, threats
+        for b, t_from, t_to in ((b1, t1, t2), (b2, t2, t1)):
+            plan.shift(b, t_from, -1)
+            plan.shift(b, t_to, +1)
+    elif kind == 2:
+        plan.shift(bats[0], threats[0], -1)
+        plan.shift(bats[1], threats[0], +1)
+    elif kind == 5:
+        (b1, b2), (t1, t2, t3) = bats, threats
+        plan.shift(b1, t1, -1)
+        plan.shift(b1, t3, +1)
+        plan.shift(b2, t2, -1)
+        plan.shift(b2, t1, +1)
+    else:
+        plan.shift(bats[0], threats[0], +1 if kind == 3 else -1)
+
+
+def descend(plan: _Plan, deadline: float = np.inf) -> int:
+    """Local search on ``plan`` in place until no move improves (or ``deadline``, perf_counter
+    seconds, passes); returns the number of rounds."""
+    rounds = 0
+    while time.perf_counter() < deadline:
+        tol = _REL_TOL * max(1.0, abs(plan.objective()))
+        moves = sorted(_moves(plan, tol), key=lambda m: m[0])
+        if not moves:
+            break
+        rounds += 1
+        seen_b: set[int] = set()
+        seen_t: set[int] = set()
+        for _, kind, bats, threats in moves:
+            if seen_b.isdisjoint(bats) and seen_t.isdisjoint(threats):
+                _apply(plan, kind, bats, threats)
+                seen_b.update(bats)
+                seen_t.update(threats)
+    return rounds
+
+
+def _kick(plan: _Plan, rng: np.random.Generator) -> None:
+    """Relocate a few random shots to random threats they may legally engage."""
+    bi, ti = np.nonzero(plan.n)
+    if not bi.size:
+        return
+    p = plan.p
+    for i in rng.choice(bi.size, size=max(1, int(_KICK_FRACTION * bi.size)), replace=False):
+        b, t = int(bi[i]), int(ti[i])
+        if plan.n[b, t] == 0:
+            continue
+        single = plan.n[b, t] == 1
+        ok = (p.pk[b] > 0) & ~p.engaged & (plan.at < p.salvo) & (np.arange(p.shape[1]) != t)
+        ok &= (plan.n[b] > 0) | (plan.used[b] - single < p.channels[b])
+        if p.one_battery_per_threat:
+            ok &= plan.n[b] == plan.at
+        targets = np.flatnonzero(ok)
+        if targets.size:
+            plan.shift(b, t, -1)
+            plan.shift(b, int(rng.choice(targets)), +1)
+
+
+def _max_weight_matching(worth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of a maximum-weight matching of ``worth`` (R, C) over its positive entries.
+
+    Dense LAPJV (:func:`scipy.optimize.linear_sum_assignment`, non-positive entries as 0, i.e. left
+    unmatched) up to :data:`_DENSE_MATCH` entries. Larger problems first try sparse LAPJV
+    (:func:`scipy.sparse.csgraph.min_weight_full_bipartite_matching`, ten times faster at 1000 x 1000)
+    on each row's and each column's :data:`_MATCH_CANDIDATES` best positive entries: the best
+    matching that covers the smaller side within them, a heuristic (exact on a complete positive
+    matrix whose optimum uses only those entries)."""
+    from scipy.optimize import linear_sum_assignment
+    from scipy.sparse import csr_array
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+    n_r, n_c = worth.shape
+    k = _MATCH_CANDIDATES
+    rows = cols = None
+    if worth.size > _DENSE_MATCH and min(n_r, n_c) > k:
+        keep = np.zeros(worth.shape, bool)
+        keep[np.arange(n_r)[:, None], np.argpartition(-worth, k - 1, axis=1)[:, :k]] = True
+        keep[np.argpartition(-worth, k - 1, axis=0)[:k], np.arange(n_c)[None, :]] = True
+        keep &= worth > 0
+        top = float(worth.max(initial=0.0)) + 1.0
+        try:
+            rows, cols = min_weight_full_bipartite_matching(csr_array((top - worth[keep], np.nonzero(keep)),
+                                                                      shape=worth.shape))
+        except ValueError:  # no matching covers the smaller side within the candidates
+            pass
+    if rows is None:
+        rows, cols = linear_sum_assignment(np.where(worth > 0, -worth, 0.0))
+    good = worth[rows, cols] > 0
+    return rows[good], cols[good]
+
+
+def assignment_start(problem: WtaProblem) -> np.ndarray:
+    """A feasible plan from one linear assignment of interceptor rounds to shot slots, completed by the
+    greedy. Slot k of threat t is worth v_t pk[b, t] (1 - mean pk_t)^k - cost_b to a round of battery b
+    (the k-th shot's marginal value were every shot at t of average pk), with as many slots per
+    threat as spreading all rounds evenly needs. Shots that break a channel limit or
+    ``one_battery_per_threat`` (which the assignment ignores) are dropped before the greedy completes
+    the plan. Exact when at most one shot per threat is optimal and no such limit binds."""
+    p = problem
+    n_b, n_t = p.shape
+    rounds = p.inventory if not p.one_battery_per_threat else np.minimum(
+        p.inventory, p.salvo.max(initial=0) * p.channels)
+    row_bat = np.repeat(np.arange(n_b), rounds)
+    open_t = np.flatnonzero(~p.engaged & (p.salvo > 0))
+    if not row_bat.size or not open_t.size:
+        return greedy(p)
+    k_max = int(np.ceil(row_bat.size / open_t.size))
+    slots = np.minimum(p.salvo[open_t], k_max)
+    slot_t = np.repeat(open_t, slots)
+    slot_k = np.concatenate([np.arange(k) for k in slots])
+    pk_open = p.pk[:, open_t]
+    mean_pk = np.divide(pk_open.sum(axis=0), (pk_open > 0).sum(axis=0), out=np.zeros(open_t.size),
+                        where=(pk_open > 0).any(axis=0))
+    decay = np.repeat(1.0 - mean_pk, slots) ** slot_k
+    worth = p.value[slot_t] * p.pk[:, slot_t] * decay - p.cost[:, None]
+    worth = np.where(p.pk[:, slot_t] > 0, worth, 0.0)[row_bat]
+    rows, cols = _max_weight_matching(worth)
+    counts = np.zeros((n_b, n_t), np.int64)
+    np.add.at(counts, (row_bat[rows], slot_t[cols]), 1)
+    # Repair what the assignment cannot express: keep each battery's most valuable channels, and
+    # under one_battery_per_threat each threat's most valuable battery.
+    value_bt = np.where(counts > 0, p.value[None, :] * -np.expm1(counts * p.log_q), 0.0)
+    if p.one_battery_per_threat:
+        keep = np.argmax(value_bt, axis=0)
+        counts[np.arange(n_b)[:, None] != keep[None, :]] = 0
+        value_bt[counts == 0] = 0.0
+    rank = np.argsort(np.argsort(-value_bt, axis=1, kind="stable"), axis=1, kind="stable")
+    counts[(rank >= p.channels[:, None]) | (counts.sum(axis=0) > p.salvo)[None, :]] = 0
+    return greedy(p, counts)
+
+
+def fast_solve(problem: WtaProblem, *, kicks: int = 0, budget_s: float | None = None, seed: int = 0,
+               start: np.ndarray | None = None) -> np.ndarray:
+    """Shot matrix (B, T): greedy (or the feasible ``start``), local search, then up to ``kicks``
+    perturbation-and-descent rounds (unbounded when only ``budget_s`` is given) while the wall-clock
+    ``budget_s`` [s] lasts. Without ``budget_s`` the result depends only on the problem and ``seed``."""
+    deadline = np.inf if budget_s is None else time.perf_counter() + budget_s
+    best_n, best_f = None, np.inf
+    for make in ((lambda _: start),) if start is not None else (assignment_start, greedy):
+        if best_n is not None and time.perf_counter() >= deadline:
+            break
+        plan = _Plan(problem, make(problem))
+        descend(plan, deadline)
+        if plan.objective() < best_f:
+            best_n, best_f = plan.n.copy(), plan.objective()
+    plan = _Plan(problem, best_n)
+    rng = np.random.default_rng(seed)
+    limit = kicks if budget_s is None or kicks else np.iinfo(np.int64).max
+    k = 0
+    while k < limit and time.perf_counter() < deadline:
+        k += 1
+        _kick(plan, rng)
+        descend(plan, deadline)
+        if (f := plan.objective()) < best_f:
+            best_n, best_f = plan.n.copy(), f
+        else:
+            plan = _Plan(problem, best_n)
+    return best_n
