@@ -50,14 +50,14 @@ _PAIR_CANDIDATES = 6
 class ExactResult:
     """Outcome of :func:`exact_solve`: ``counts`` (B, T) the best plan found, ``objective`` its value,
     ``bound`` a proven lower bound on the optimum, ``optimal`` whether the gap is closed (relative
-    gap at most ``gap_tol``), ``columns`` the size of the final MILP, ``lp_bound`` the column
-    generation bound."""
+    gap at most ``gap_tol``), ``model`` the target-plan MILP's columns it ended with (they contain an
+    optimal plan set when ``optimal``), ``lp_bound`` the column generation bound."""
 
     counts: np.ndarray
     objective: float
     bound: float
     optimal: bool
-    columns: int
+    model: PlanColumns
     lp_bound: float
 
     @property
@@ -66,8 +66,10 @@ class ExactResult:
         return max(0.0, self.objective - self.bound) / self.objective if self.objective > 0 else 0.0
 
 
-class _Columns:
-    """A column pool: plans as (threat, batteries, shots) with cost, stored for HiGHS and pricing."""
+class PlanColumns:
+    """Columns of the target-plan MILP: plan j of threat ``threat[j]`` fires ``plans[j] = (bats,
+    shots)`` at cost ``cost[j]``; ``channel_row[b]`` is battery b's channel row (-1: none needed).
+    Rows: T threat rows (= 1), B inventory rows (<= inventory), then the channel rows."""
 
     def __init__(self, problem: WtaProblem, channel_rows: np.ndarray):
         self.p = problem
@@ -104,9 +106,11 @@ class _Columns:
 
 
 def _solver(problem: WtaProblem, channel_rows: np.ndarray):
-    import highspy
+    # The core class: highspy.Highs's constructor enables callbacks, which prints HiGHS's banner on
+    # stdout before any option can silence it.
+    from highspy import _Highs
 
-    h = highspy.Highs()
+    h = _Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
     n_b, n_t = problem.shape
@@ -117,7 +121,7 @@ def _solver(problem: WtaProblem, channel_rows: np.ndarray):
     return h
 
 
-def _push(h, pool: _Columns, start: int) -> None:
+def _push(h, pool: PlanColumns, start: int) -> None:
     """Add pool columns ``start:`` to the HiGHS model as continuous x in [0, 1]."""
     k = len(pool.cost) - start
     if k:
@@ -268,7 +272,7 @@ def exact_solve(problem: WtaProblem, upper: np.ndarray, *, time_limit_s: float =
     ub = p.objective(upper)
     reach = ((p.pk > 0) & ~p.engaged[None, :]).sum(axis=1)
     channel_rows = np.flatnonzero(p.channels < np.minimum(p.inventory, reach))
-    pool = _Columns(p, channel_rows)
+    pool = PlanColumns(p, channel_rows)
     for t in range(n_t):
         pool.add(t, np.zeros(0, np.int64), np.zeros(0, np.int64))
         bats = np.flatnonzero(upper[:, t])
@@ -300,22 +304,22 @@ def exact_solve(problem: WtaProblem, upper: np.ndarray, *, time_limit_s: float =
                 break
         _push(h, pool, start)
     if ub - lower <= gap_tol * max(ub, 1.0) or time.perf_counter() >= deadline:
-        return ExactResult(upper, ub, min(lower, ub), ub - lower <= gap_tol * max(ub, 1.0), len(pool.cost), lp)
+        return ExactResult(upper, ub, min(lower, ub), ub - lower <= gap_tol * max(ub, 1.0), pool, lp)
     # Every column that can be in a plan set at most as costly as ``upper``.
     sigma, m, r = _prices(h, p, channel_rows)
     threshold = ub - lp + _PRICE_TOL
-    final = _Columns(p, channel_rows)
+    final = PlanColumns(p, channel_rows)
     try:
         for t in range(n_t):
             final.add(t, np.zeros(0, np.int64), np.zeros(0, np.int64))
             for bats, shots, _ in enumerate_plans(p, t, sigma[t], m, r, threshold, MAX_COLUMNS - len(final.cost)):
                 final.add(t, bats, shots)
     except OverflowError:
-        return ExactResult(upper, ub, min(lower, ub), False, len(pool.cost), lp)
+        return ExactResult(upper, ub, min(lower, ub), False, pool, lp)
     return _solve_milp(p, final, channel_rows, upper, ub, lower, lp, deadline, gap_tol)
 
 
-def _solve_milp(p: WtaProblem, pool: _Columns, channel_rows, upper, ub, lower, lp, deadline, gap_tol) -> ExactResult:
+def _solve_milp(p: WtaProblem, pool: PlanColumns, channel_rows, upper, ub, lower, lp, deadline, gap_tol) -> ExactResult:
     import highspy
 
     h = _solver(p, channel_rows)
@@ -343,4 +347,4 @@ def _solve_milp(p: WtaProblem, pool: _Columns, channel_rows, upper, ub, lower, l
         counts, objective = upper, ub
     bound = min(objective, max(lower, info.mip_dual_bound))
     optimal = objective - bound <= gap_tol * max(objective, 1.0) or h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-    return ExactResult(counts, objective, objective if optimal else bound, optimal, k, lp)
+    return ExactResult(counts, objective, objective if optimal else bound, optimal, pool, lp)
