@@ -83,6 +83,8 @@ class PlanColumns:
 
     def add(self, t: int, bats: np.ndarray, shots: np.ndarray) -> bool:
         """Add plan (bats, shots) of threat ``t`` unless present; returns whether it was new."""
+        order = np.argsort(bats)
+        bats, shots = bats[order], shots[order]
         key = (t, *bats.tolist(), -1, *shots.tolist())
         if key in self.keys:
             return False
@@ -297,8 +299,8 @@ def exact_solve(problem: WtaProblem, upper: np.ndarray, *, time_limit_s: float =
                                   key=lambda x: x[2])[:_COLUMNS_PER_ROUND]
                     for bats, shots, _ in best:
                         pool.add(t, bats, shots)
-            except OverflowError:
-                break
+            except OverflowError:  # pricing cannot be completed: no proof
+                return ExactResult(upper, ub, min(lower, ub), False, pool, lp)
             if len(pool.cost) == start:
                 lower = max(lower, lp)
                 break

@@ -34,8 +34,10 @@ _REL_TOL = 1e-12
 #: Candidate entries per row and per column of the sparse linear assignment of :func:`assignment_start`.
 _MATCH_CANDIDATES = 20
 _DENSE_MATCH = 250_000
-#: Fraction of the engaged cells a perturbation relocates at random.
-_KICK_FRACTION = 0.05
+#: Perturbation rounds by default: KICK_CELLS / (B T), at most MAX_KICKS (a fixed amount of work).
+KICK_CELLS, MAX_KICKS = 2_000, 32
+#: A perturbation relocates between one and this fraction of the engaged cells (at least two), at random.
+_KICK_FRACTION = 0.3
 
 
 class _Plan:
@@ -72,9 +74,11 @@ def _best(delta: np.ndarray, ok: np.ndarray, tol: float) -> tuple[np.ndarray, np
     return idx, d
 
 
-def _moves(plan: _Plan, tol: float) -> list[tuple[float, int, tuple, tuple]]:
-    """Improving moves as (delta, kind, batteries, threats); kind 0 relocate (b, t, t'), 1 swap
-    (b1, t1, b2, t2), 2 replace (b, t, b2), 3 add (b, t), 4 drop (b, t)."""
+Move = tuple[float, tuple[tuple[int, int, int], ...]]  # (objective change, shifts (battery, threat, k))
+
+
+def _moves(plan: _Plan, tol: float) -> list[Move]:
+    """The best improving moves of each kind, each as its objective change and its shot shifts."""
     p, n = plan.p, plan.n
     bi, ti = np.nonzero(n)
     if p.shape[0] == 0 or p.shape[1] == 0:
@@ -85,19 +89,19 @@ def _moves(plan: _Plan, tol: float) -> list[tuple[float, int, tuple, tuple]]:
     single = n[bi, ti] == 1
     open_t = ~p.engaged & (plan.at < p.salvo)
     channel_free = plan.used < p.channels
-    out: list[tuple[float, int, tuple, tuple]] = []
+    out: list[Move] = []
 
-    def collect(kind, delta, ok, decode):
+    def collect(delta, ok, shifts):
         for i, d in zip(*_best(delta, ok, tol)):
-            out.append((float(d), kind, *decode(np.unravel_index(i, delta.shape))))
+            out.append((float(d), shifts(*np.unravel_index(i, delta.shape))))
 
     # relocate: (cells, T)
     ok_rel = (p.pk[bi] > 0) & open_t[None, :] & (ti[:, None] != np.arange(p.shape[1])[None, :])
     ok_rel &= (n[bi] > 0) | (plan.used[bi] - single < p.channels[bi])[:, None]
     if p.one_battery_per_threat:
         ok_rel &= n[bi] == plan.at[None, :]
-    collect(0, (rest - ev[ti])[:, None] - ev[None, :] * p.pk[bi], ok_rel,
-            lambda ij: ((bi[ij[0]],), (ti[ij[0]], ij[1])))
+    collect((rest - ev[ti])[:, None] - ev[None, :] * p.pk[bi], ok_rel,
+            lambda i, t: ((bi[i], ti[i], -1), (bi[i], t, 1)))
     # swap: (cells, cells); m[i, j] = change at t_i when b_j's shot replaces b_i's
     m = rest[:, None] * q[bi[None, :], ti[:, None]] - ev[ti][:, None]
     n_ij = n[bi[:, None], ti[None, :]]  # shots of b_i at t_j
@@ -106,57 +110,74 @@ def _moves(plan: _Plan, tol: float) -> list[tuple[float, int, tuple, tuple]]:
     ok &= ok.T & (bi[:, None] != bi[None, :]) & (ti[:, None] != ti[None, :])
     if p.one_battery_per_threat:
         ok &= single[:, None] & single[None, :]
-    collect(1, np.triu(m + m.T), np.triu(ok), lambda ij: ((bi[ij[0]], bi[ij[1]]), (ti[ij[0]], ti[ij[1]])))
-    # chain: cell i's shot moves to the best other threat t'', cell j's battery takes its place at t_i,
-    # and t_j loses j's shot; (cells, cells) with each cell's two best t'' (one may be t_j)
-    if bi.size > 1:
+    collect(np.triu(m + m.T), np.triu(ok),
+            lambda i, j: ((bi[i], ti[i], -1), (bi[i], ti[j], 1), (bi[j], ti[j], -1), (bi[j], ti[i], 1)))
+    # chain: cell i's shot moves to its best other threat t'', cell j's battery takes its place at
+    # t_i, and t_j loses j's shot; (cells, cells), with each cell's two best t'' (one may be t_j)
+    if bi.size > 1 and p.shape[1] > 1:
         gain = np.where(ok_rel, -ev[None, :] * p.pk[bi], np.inf)
-        top = np.argpartition(gain, 1, axis=1)[:, :2] if gain.shape[1] > 1 else np.zeros((bi.size, 2), np.int64)
+        top = np.argpartition(gain, 1, axis=1)[:, :2]
         top_gain = np.take_along_axis(gain, top, axis=1)
-        alt = np.where(top[:, 0][:, None] == ti[None, :], top_gain[:, 1][:, None], top_gain[:, 0][:, None])
-        dest = np.where(top[:, 0][:, None] == ti[None, :], top[:, 1][:, None], top[:, 0][:, None])
-        delta = m + (rest - ev[ti])[None, :] + alt
+        clash = top[:, 0][:, None] == ti[None, :]
+        alt = np.where(clash, top_gain[:, 1][:, None], top_gain[:, 0][:, None])
+        dest = np.where(clash, top[:, 1][:, None], top[:, 0][:, None])
         ok = ch_ok.T & (p.pk[bi[None, :], ti[:, None]] > 0) & np.isfinite(alt)
         ok &= (bi[:, None] != bi[None, :]) & (ti[:, None] != ti[None, :]) & (dest != ti[:, None])
         if p.one_battery_per_threat:
             ok &= single[:, None] & single[None, :]
-        collect(5, delta, ok, lambda ij: ((bi[ij[0]], bi[ij[1]]), (ti[ij[0]], ti[ij[1]], dest[ij])))
+        collect(m + (rest - ev[ti])[None, :] + alt, ok,
+                lambda i, j: ((bi[i], ti[i], -1), (bi[i], dest[i, j], 1), (bi[j], ti[j], -1), (bi[j], ti[i], 1)))
     # replace: (cells, B)
     ok = (plan.left > 0)[None, :] & (p.pk[:, ti].T > 0) & (bi[:, None] != np.arange(p.shape[0])[None, :])
     ok &= (n[:, ti].T > 0) | channel_free[None, :]
     if p.one_battery_per_threat:
         ok &= single[:, None]
-    delta = rest[:, None] * q[:, ti].T - ev[ti][:, None] + p.cost[None, :] - p.cost[bi][:, None]
-    collect(2, delta, ok, lambda ij: ((bi[ij[0]], ij[1]), (ti[ij[0]],)))
+    collect(rest[:, None] * q[:, ti].T - ev[ti][:, None] + p.cost[None, :] - p.cost[bi][:, None], ok,
+            lambda i, b: ((bi[i], ti[i], -1), (b, ti[i], 1)))
     # add: (B, T), and drop: (cells,)
     ok = (p.pk > 0) & (plan.left > 0)[:, None] & open_t[None, :] & ((n > 0) | channel_free[:, None])
     if p.one_battery_per_threat:
         ok &= n == plan.at[None, :]
-    collect(3, p.cost[:, None] - ev[None, :] * p.pk, ok, lambda ij: ((ij[0],), (ij[1],)))
-    collect(4, rest - ev[ti] - p.cost[bi], np.ones(bi.size, bool), lambda ij: ((bi[ij[0]],), (ti[ij[0]],)))
+    collect(p.cost[:, None] - ev[None, :] * p.pk, ok, lambda b, t: ((b, t, 1),))
+    collect(rest - ev[ti] - p.cost[bi], np.ones(bi.size, bool), lambda i: ((bi[i], ti[i], -1),))
+    _engagement_moves(plan, bi, ti, q, collect)
     return out
 
 
-def _apply(plan: _Plan, kind: int, bats: tuple, threats: tuple) -> None:
-    if kind == 0:
-        plan.shift(bats[0], threats[0], -1)
-        plan.shift(bats[0], threats[1], +1)
-    elif kind == 1:
-        (b1, b2), (t1, t2) = bats, threats
-        for b, t_from, t_to in ((b1, t1, t2), (b2, t2, t1)):
-            plan.shift(b, t_from, -1)
-            plan.shift(b, t_to, +1)
-    elif kind == 2:
-        plan.shift(bats[0], threats[0], -1)
-        plan.shift(bats[1], threats[0], +1)
-    elif kind == 5:
-        (b1, b2), (t1, t2, t3) = bats, threats
-        plan.shift(b1, t1, -1)
-        plan.shift(b1, t3, +1)
-        plan.shift(b2, t2, -1)
-        plan.shift(b2, t1, +1)
-    else:
-        plan.shift(bats[0], threats[0], +1 if kind == 3 else -1)
+def _engagement_moves(plan: _Plan, bi: np.ndarray, ti: np.ndarray, q: np.ndarray, collect) -> None:
+    """Moves of whole multi-shot engagements (cells of several shots), which one-shot moves cannot
+    make under ``one_battery_per_threat``: swap the threats of two engagements, move one to another
+    threat, or hand one to another battery."""
+    p, n = plan.p, plan.n
+    k = n[bi, ti]
+    many = np.flatnonzero(k > 1)
+    if not many.size:
+        return
+    ev = plan.surviving
+    rest = ev[ti] / q[bi, ti] ** k  # value surviving at t_i without the whole engagement
+    mb, mt, mk, mr = bi[many], ti[many], k[many], rest[many]
+    # swap with any other engagement j: (many, cells)
+    delta = (mr[:, None] * q[bi[None, :], mt[:, None]] ** k[None, :] - ev[mt][:, None]
+             + rest[None, :] * q[mb[:, None], ti[None, :]] ** mk[:, None] - ev[ti][None, :])
+    ok = (p.pk[mb[:, None], ti[None, :]] > 0) & (p.pk[bi[None, :], mt[:, None]] > 0)
+    ok &= (mb[:, None] != bi[None, :]) & (mt[:, None] != ti[None, :])
+    ok &= (n[bi[None, :], mt[:, None]] == 0) & (n[mb[:, None], ti[None, :]] == 0)
+    ok &= plan.at[mt][:, None] - mk[:, None] + k[None, :] <= p.salvo[mt][:, None]
+    ok &= plan.at[ti][None, :] - k[None, :] + mk[:, None] <= p.salvo[ti][None, :]
+    collect(delta, ok, lambda i, j: ((mb[i], mt[i], -mk[i]), (mb[i], ti[j], mk[i]),
+                                      (bi[j], ti[j], -k[j]), (bi[j], mt[i], k[j])))
+    # move a whole engagement to another threat: (many, T)
+    ok = (p.pk[mb] > 0) & ~p.engaged[None, :] & (plan.at[None, :] + mk[:, None] <= p.salvo[None, :])
+    ok &= mt[:, None] != np.arange(p.shape[1])[None, :]
+    if p.one_battery_per_threat:
+        ok &= n[mb] == plan.at[None, :]
+    collect((mr - ev[mt])[:, None] + ev[None, :] * (q[mb] ** mk[:, None] - 1.0), ok,
+            lambda i, t: ((mb[i], mt[i], -mk[i]), (mb[i], t, mk[i])))
+    # hand a whole engagement to another battery: (many, B)
+    ok = (plan.left[None, :] >= mk[:, None]) & (p.pk[:, mt].T > 0) & (mb[:, None] != np.arange(p.shape[0])[None, :])
+    ok &= (n[:, mt].T > 0) | (plan.used < p.channels)[None, :]
+    delta = mr[:, None] * q[:, mt].T ** mk[:, None] - ev[mt][:, None] + mk[:, None] * (p.cost[None, :] - p.cost[mb][:, None])
+    collect(delta, ok, lambda i, b: ((mb[i], mt[i], -mk[i]), (b, mt[i], mk[i])))
 
 
 def descend(plan: _Plan, deadline: float = np.inf) -> int:
@@ -171,11 +192,14 @@ def descend(plan: _Plan, deadline: float = np.inf) -> int:
         rounds += 1
         seen_b: set[int] = set()
         seen_t: set[int] = set()
-        for _, kind, bats, threats in moves:
+        for _, shifts in moves:
+            bats = {int(b) for b, _, _ in shifts}
+            threats = {int(t) for _, t, _ in shifts}
             if seen_b.isdisjoint(bats) and seen_t.isdisjoint(threats):
-                _apply(plan, kind, bats, threats)
-                seen_b.update(bats)
-                seen_t.update(threats)
+                for b, t, k in shifts:
+                    plan.shift(int(b), int(t), int(k))
+                seen_b |= bats
+                seen_t |= threats
     return rounds
 
 
@@ -185,7 +209,8 @@ def _kick(plan: _Plan, rng: np.random.Generator) -> None:
     if not bi.size:
         return
     p = plan.p
-    for i in rng.choice(bi.size, size=max(1, int(_KICK_FRACTION * bi.size)), replace=False):
+    size = int(rng.integers(1, max(2, int(_KICK_FRACTION * bi.size)) + 1))
+    for i in rng.choice(bi.size, size=min(size, bi.size), replace=False):
         b, t = int(bi[i]), int(ti[i])
         if plan.n[b, t] == 0:
             continue
@@ -273,14 +298,19 @@ def assignment_start(problem: WtaProblem) -> np.ndarray:
     return greedy(p, counts)
 
 
-def fast_solve(problem: WtaProblem, *, kicks: int = 0, budget_s: float | None = None, seed: int = 0,
+def fast_solve(problem: WtaProblem, *, kicks: int | None = None, budget_s: float | None = None, seed: int = 0,
                start: np.ndarray | None = None) -> np.ndarray:
-    """Shot matrix (B, T): greedy (or the feasible ``start``), local search, then up to ``kicks``
-    perturbation-and-descent rounds (unbounded when only ``budget_s`` is given) while the wall-clock
-    ``budget_s`` [s] lasts. Without ``budget_s`` the result depends only on the problem and ``seed``."""
+    """Shot matrix (B, T): the better of the assignment and greedy starts (or the feasible ``start``)
+    after local search, then ``kicks`` perturbation-and-descent rounds (default: a fixed amount of
+    work, :data:`KICK_CELLS` / (B T) rounds, at most :data:`MAX_KICKS`; unbounded when only
+    ``budget_s`` is given) while the wall-clock ``budget_s`` [s] lasts. Without ``budget_s`` the
+    result depends only on the problem, ``kicks`` and ``seed``."""
     deadline = np.inf if budget_s is None else time.perf_counter() + budget_s
+    if kicks is None:
+        kicks = np.iinfo(np.int64).max if budget_s is not None else \
+            min(MAX_KICKS, KICK_CELLS // max(1, problem.pk.size))
     best_n, best_f = None, np.inf
-    for make in ((lambda _: start),) if start is not None else (assignment_start, greedy):
+    for make in (lambda _: start,) if start is not None else (assignment_start, greedy):
         if best_n is not None and time.perf_counter() >= deadline:
             break
         plan = _Plan(problem, make(problem))
@@ -289,9 +319,8 @@ def fast_solve(problem: WtaProblem, *, kicks: int = 0, budget_s: float | None = 
             best_n, best_f = plan.n.copy(), plan.objective()
     plan = _Plan(problem, best_n)
     rng = np.random.default_rng(seed)
-    limit = kicks if budget_s is None or kicks else np.iinfo(np.int64).max
     k = 0
-    while k < limit and time.perf_counter() < deadline:
+    while k < kicks and time.perf_counter() < deadline:
         k += 1
         _kick(plan, rng)
         descend(plan, deadline)

@@ -57,10 +57,10 @@ class WtaSolution:
 
 
 def solve(problem: WtaProblem, solver: str = "auto", *, budget_s: float | None = None,
-          time_limit_s: float | None = None, kicks: int = 0, seed: int = 0) -> WtaSolution:
+          time_limit_s: float | None = None, kicks: int | None = None, seed: int = 0) -> WtaSolution:
     """Solve ``problem`` with ``solver`` (one of :data:`SOLVERS`). ``budget_s`` [s] lets the fast
     solver perturb and descend until it runs out (``kicks`` bounds the perturbations
-    deterministically instead); ``time_limit_s`` [s] stops the exact solver with its best plan and
+    deterministically instead; default a fixed amount of work); ``time_limit_s`` [s] stops the exact solver with its best plan and
     bound."""
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r} (expected one of: {', '.join(SOLVERS)})")
