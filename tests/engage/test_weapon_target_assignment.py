@@ -175,7 +175,7 @@ def test_hand_worked_salvo_and_ties():
     value, pk = np.array([10.0, 4.0]), np.array([[0.5, 0.5]])
     np.testing.assert_array_equal(greedy_assignment(value, pk, [3], [2], salvo=[2, 2]), [[0, 0, 2], [0, 1, 1]])
     np.testing.assert_array_equal(greedy_assignment(value, pk, [3], [2], salvo=1), [[0, 0, 1], [0, 1, 1]])
-    # Ties go to the lowest battery, then the lowest threat.
+    # Ties go to the lowest threat, then the lowest battery.
     np.testing.assert_array_equal(greedy_assignment(np.ones(2), np.full((2, 2), 0.5), [1, 1], [1, 1], 1),
                                   [[0, 0, 1], [1, 1, 1]])
 
