@@ -20,7 +20,8 @@ from shieldwall.c2.deconfliction import Engagement, EngagementBook
 from shieldwall.c2.node import Output, Record, Send
 from shieldwall.c2.specs import AssetTable, BatterySpec, DoctrineSpec
 from shieldwall.comms.messages import EngagementOrder
-from shieldwall.engage.assignment import greedy_assignment
+from shieldwall.engage.problem import WtaProblem
+from shieldwall.engage.solvers import solve
 from shieldwall.engage.windows import InterceptorParams, engagement_windows
 from shieldwall.tracking.ekf import predict
 
@@ -45,6 +46,8 @@ SAME_OBJECT_M, SAME_OBJECT_SAMPLES = 3_000.0, 30
 #: book or inventory change.
 REFRESH_S = 10.0
 DUE_MARGIN_S = 10.0
+#: Most interceptors one battery fires at one threat in one cycle (the schema's largest salvo).
+MAX_SALVO = 4
 #: Engagement-quality track: a battery fires only if the track's predicted position uncertainty at the
 #: intercept time, this many standard deviations (RSS over axes), fits inside its kill vehicle's divert.
 ENGAGEMENT_QUALITY_SIGMAS = 2.0
@@ -69,6 +72,9 @@ class PlanningContext:
     next_due_s: float = -np.inf  # earliest time a battery could be ready on the last plan's picture
     _index: dict[str, int] = field(init=False)
     params_divert_m: np.ndarray = field(init=False)
+    cost: np.ndarray = field(init=False)  # (B,) cost of one interceptor, in units of asset value
+    expected_value: np.ndarray = field(init=False)  # (E,) later-wave threats planned for (multi-stage)
+    expected_pk: np.ndarray = field(init=False)  # (B, E)
 
     def __post_init__(self) -> None:
         b = self.batteries
@@ -87,6 +93,25 @@ class PlanningContext:
         self.params_divert_m = np.array([x.divert_m for x in b])
         nations = np.array(self.assets.nations)
         self.defends = np.array([[x.defends is None or n in x.defends for n in nations] for x in b], bool).reshape(len(b), -1)
+        self.cost = np.array([self.doctrine.cost_of(x.tier) for x in b], float)
+        self.expected_value, self.expected_pk = self._expected_threats()
+
+    def _expected_threats(self) -> tuple[np.ndarray, np.ndarray]:
+        """Later waves the multi-stage planner holds inventory for: one column per expected threat
+        (value: its asset's value times the probability it comes) and each battery's kill probability
+        against it, its single-shot pk where it may defend the asset and the asset lies within its
+        ground range (a footprint proxy: the threat's trajectory is not known yet)."""
+        index = {a: k for k, a in enumerate(self.assets.ids)}
+        waves = [(index[a], n, prob) for a, n, prob in self.doctrine.expected_threats if a in index]
+        if self.doctrine.planning != "multi-stage" or not waves:
+            return np.zeros(0), np.zeros((len(self.batteries), 0))
+        asset = np.repeat([k for k, _, _ in waves], [n for _, n, _ in waves])
+        value = self.assets.value[asset] * np.repeat([prob for _, _, prob in waves], [n for _, n, _ in waves])
+        lat, lon, _ = geo.ecef_to_geodetic(self.assets.ecef[asset])
+        b_lat, b_lon, _ = geo.ecef_to_geodetic(self.battery_ecef)
+        ground_m = geo.great_circle_m(b_lat[:, None], b_lon[:, None], lat[None, :], lon[None, :])
+        reach = (ground_m <= self.params.max_range_m[:, None]) & self.defends[:, asset]
+        return value, np.where(reach, self.params.pk[:, None], 0.0)
 
     def refund(self, cancelled: Engagement | None) -> None:
         """Take back the rounds of an own order that was never fired (denied, expired, refused)."""
@@ -271,16 +296,24 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
     ready = due_s <= t_s
     feasible = allowed[np.ix_(bat, cols)] & np.isfinite(win.earliest_s)
     ctx.next_due_s = float(np.min(due_s[feasible], initial=np.inf))
-    usable = ready & feasible & _engagement_quality(ev.P[sel], win.earliest_s - t_s, ctx.params_divert_m[bat])
-    pk = np.where(usable, params.pk[:, None], 0.0)
-    d = ctx.doctrine
-    salvo = np.where((value >= d.high_value_threshold) | ~(win.shoot_look_shoot & usable).any(axis=0),
-                     d.high_value_salvo_size, d.salvo_size)
-    if not d.shoot_look_shoot:
-        salvo = np.full_like(salvo, d.high_value_salvo_size)
+    quality = feasible & _engagement_quality(ev.P[sel], win.earliest_s - t_s, ctx.params_divert_m[bat])
+    usable = ready & quality
+    if not usable.any():
+        return []
+    # One-shot: only what can be fired now. Multi-stage: every battery that can engage a threat now
+    # or later, and the expected later waves; only the shots due now become orders.
+    multi = ctx.doctrine.planning == "multi-stage"
+    pk = np.where(usable | (quality & multi), params.pk[:, None], 0.0)
+    salvo = _salvo(ctx.doctrine, value, np.where(usable, params.pk[:, None], 0.0), win.shoot_look_shoot & usable)
+    n_e = ctx.expected_value.size if multi else 0
+    problem = WtaProblem(np.r_[value, ctx.expected_value[:n_e]], np.c_[pk, ctx.expected_pk[bat, :n_e]],
+                         ctx.inventory[bat], channels[bat], np.r_[salvo, np.full(n_e, ctx.doctrine.salvo_size)],
+                         cost=ctx.cost[bat], one_battery_per_threat=not ctx.doctrine.allow_duplicate_engagements)
+    plan = solve(problem, ctx.doctrine.solver).rows
+    plan = plan[(plan[:, 1] < cols.size)]
+    plan = plan[usable[plan[:, 0], plan[:, 1]]]
     out: list[Output] = []
-    for i, j, n in greedy_assignment(value, pk, ctx.inventory[bat], channels[bat], salvo,
-                                     one_battery_per_threat=not d.allow_duplicate_engagements):
+    for i, j, n in plan:
         b, t = bat[i], sel[j]
         spec = ctx.batteries[b]
         intercept_s = float(win.earliest_s[i, j])
@@ -300,6 +333,24 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
                                     "pos_ecef": ev.x[t, :3]}))
         out.append(Send(ctx.route_via.get(spec.id, spec.id), order))
     return out
+
+
+def _salvo(d: DoctrineSpec, value: np.ndarray, pk_now: np.ndarray, second_shot: np.ndarray) -> np.ndarray:
+    """(S,) most interceptors at each threat this cycle. The doctrine's salvo, or its high-value salvo
+    where the value at risk reaches the threshold, where no battery could look and shoot again
+    (``second_shot`` (B, S)), or always under shoot-shoot-look (``shoot_look_shoot: false``); raised
+    to the shots the best battery ready now (``pk_now`` (B, S)) needs for the raid-negation doctrine:
+    every threat killed with probability ``min_raid_negation ** (1 / S)``, so that the whole raid is
+    with ``min_raid_negation`` (at most :data:`MAX_SALVO`)."""
+    salvo = np.where((value >= d.high_value_threshold) | ~second_shot.any(axis=0) | (not d.shoot_look_shoot),
+                     d.high_value_salvo_size, d.salvo_size)
+    if d.min_raid_negation > 0.0 and value.size:
+        per_threat = d.min_raid_negation ** (1.0 / value.size)
+        best = np.minimum(pk_now.max(axis=0, initial=0.0), 1.0 - 1e-12)
+        with np.errstate(divide="ignore"):
+            need = np.where(best > 0, np.ceil(np.log1p(-per_threat) / np.log1p(-best)), 0)
+        salvo = np.maximum(salvo, np.minimum(need, MAX_SALVO).astype(salvo.dtype))
+    return salvo
 
 
 def _duplicates(r_ecef: np.ndarray, alive: np.ndarray) -> np.ndarray:

@@ -52,6 +52,9 @@ class AssetTable:
 
 @dataclass(frozen=True, slots=True)
 class DoctrineSpec:
+    """Engagement doctrine and assignment settings of the planning nodes (scenario ``doctrine`` and
+    ``assignment``); ``expected_threats`` are later waves as (asset id, count, probability)."""
+
     salvo_size: int
     high_value_salvo_size: int
     high_value_threshold: float
@@ -59,3 +62,12 @@ class DoctrineSpec:
     kill_assessment_delay_s: float
     allow_duplicate_engagements: bool
     decision_period_s: float
+    min_raid_negation: float = 0.0
+    interceptor_cost: tuple[tuple[str, float], ...] = ()  # (tier, cost in units of asset value)
+    solver: str = "auto"
+    planning: str = "one-shot"
+    expected_threats: tuple[tuple[str, int, float], ...] = ()
+
+    def cost_of(self, tier: str) -> float:
+        """Cost of one interceptor of ``tier`` (0 when the doctrine gives none)."""
+        return dict(self.interceptor_cost).get(tier, 0.0)

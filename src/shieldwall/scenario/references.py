@@ -66,6 +66,9 @@ def check_references(s: Scenario, file: str) -> Iterator[Problem]:
             if end not in nodes:
                 yield _unknown(file, f"links[{i}].between[{j}]", end, nodes, "node")
     assets = {a.id for a in s.assets}
+    for i, e in enumerate(s.assignment.expected_threats):
+        if e.asset not in assets:
+            yield _unknown(file, f"assignment.expected_threats[{i}].asset", e.asset, assets, "asset")
     for i, t in enumerate(s.threats):
         if t.missile_class not in s.catalog.missiles:
             yield _unknown(file, f"threats[{i}].class", t.missile_class, s.catalog.missiles, "missile class")

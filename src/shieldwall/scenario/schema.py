@@ -17,6 +17,7 @@ Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-
 Authority = Literal["delegated", "national_approval", "national_only"]
 TrajectoryType = Literal["minimum-energy", "lofted", "depressed"]
 LinkKind = Literal["terrestrial", "satcom", "tactical-data-link"]
+Tier = Literal["upper", "mid", "lower"]
 
 
 class Strict(BaseModel):
@@ -79,7 +80,7 @@ class InterceptorClass(Strict):
 
     description: str = ""
     source: str = ""
-    tier: Literal["upper", "mid", "lower"]
+    tier: Tier
     burnout_speed_kms: float = Field(gt=0)
     burn_time_s: float = Field(gt=0)
     min_alt_km: float = Field(ge=0)
@@ -208,6 +209,20 @@ class Doctrine(Strict):
     shoot_look_shoot: bool = True
     kill_assessment_delay_s: float = Field(default=8.0, ge=0)
     allow_duplicate_engagements: bool = False
+    min_raid_negation: float = Field(default=0.0, ge=0, lt=1)
+    interceptor_cost: dict[Tier, Annotated[float, Field(ge=0)]] = {}
+
+
+class ExpectedThreats(Strict):
+    asset: Identifier
+    count: int = Field(ge=1, le=1000)
+    probability: float = Field(default=1.0, gt=0, le=1)
+
+
+class Assignment(Strict):
+    solver: Literal["auto", "exact", "fast", "greedy"] = "auto"
+    planning: Literal["one-shot", "multi-stage"] = "one-shot"
+    expected_threats: list[ExpectedThreats] = []
 
 
 class Settings(Strict):
@@ -232,3 +247,4 @@ class Scenario(Strict):
     links: list[Link] = []
     threats: list[Threat] = Field(min_length=1)
     doctrine: Doctrine = Doctrine()
+    assignment: Assignment = Assignment()

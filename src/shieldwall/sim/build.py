@@ -129,8 +129,11 @@ def link_models(s: Scenario) -> list[LinkModel]:
 
 def doctrine_spec(s: Scenario) -> DoctrineSpec:
     d = s.doctrine
+    a = s.assignment
     return DoctrineSpec(d.salvo_size, d.high_value_salvo_size, d.high_value_threshold, d.shoot_look_shoot,
-                        d.kill_assessment_delay_s, d.allow_duplicate_engagements, s.settings.decision_period_s)
+                        d.kill_assessment_delay_s, d.allow_duplicate_engagements, s.settings.decision_period_s,
+                        d.min_raid_negation, tuple(sorted(d.interceptor_cost.items())), a.solver, a.planning,
+                        tuple((e.asset, e.count, e.probability) for e in a.expected_threats))
 
 
 def alliance_node_id(s: Scenario) -> str:
