@@ -73,8 +73,10 @@ class PlanningContext:
     _index: dict[str, int] = field(init=False)
     params_divert_m: np.ndarray = field(init=False)
     cost: np.ndarray = field(init=False)  # (B,) cost of one interceptor, in units of asset value
-    expected_value: np.ndarray = field(init=False)  # (E,) later-wave threats planned for (multi-stage)
+    expected_asset: np.ndarray = field(init=False)  # (E,) later-wave threats planned for (multi-stage)
+    expected_value: np.ndarray = field(init=False)  # (E,)
     expected_pk: np.ndarray = field(init=False)  # (B, E)
+    _seen: dict[int, set[int]] = field(init=False, default_factory=dict)  # asset -> tracks seen at it
 
     def __post_init__(self) -> None:
         b = self.batteries
@@ -94,24 +96,42 @@ class PlanningContext:
         nations = np.array(self.assets.nations)
         self.defends = np.array([[x.defends is None or n in x.defends for n in nations] for x in b], bool).reshape(len(b), -1)
         self.cost = np.array([self.doctrine.cost_of(x.tier) for x in b], float)
-        self.expected_value, self.expected_pk = self._expected_threats()
+        self._expected_threats()
 
-    def _expected_threats(self) -> tuple[np.ndarray, np.ndarray]:
-        """Later waves the multi-stage planner holds inventory for: one column per expected threat
-        (value: its asset's value times the probability it comes) and each battery's kill probability
-        against it, its single-shot pk where it may defend the asset and the asset lies within its
-        ground range (a footprint proxy: the threat's trajectory is not known yet)."""
+    def _expected_threats(self) -> None:
+        """Later waves the multi-stage planner holds inventory for: one column per expected threat,
+        its asset (``expected_asset``), value (the asset's value times the probability it comes) and
+        each battery's kill probability against it: its single-shot pk where it may defend the asset
+        and the asset lies within its ground range (a footprint proxy: the trajectory is not known)."""
         index = {a: k for k, a in enumerate(self.assets.ids)}
         waves = [(index[a], n, prob) for a, n, prob in self.doctrine.expected_threats if a in index]
-        if self.doctrine.planning != "multi-stage" or not waves:
-            return np.zeros(0), np.zeros((len(self.batteries), 0))
-        asset = np.repeat([k for k, _, _ in waves], [n for _, n, _ in waves])
-        value = self.assets.value[asset] * np.repeat([prob for _, _, prob in waves], [n for _, n, _ in waves])
-        lat, lon, _ = geo.ecef_to_geodetic(self.assets.ecef[asset])
+        if self.doctrine.planning != "multi-stage":
+            waves = []
+        counts = [n for _, n, _ in waves]
+        self.expected_asset = np.repeat(np.array([k for k, _, _ in waves], int), counts)
+        self.expected_value = self.assets.value[self.expected_asset] * np.repeat([p for _, _, p in waves], counts)
+        lat, lon, _ = geo.ecef_to_geodetic(self.assets.ecef[self.expected_asset].reshape(-1, 3))
         b_lat, b_lon, _ = geo.ecef_to_geodetic(self.battery_ecef)
-        ground_m = geo.great_circle_m(b_lat[:, None], b_lon[:, None], lat[None, :], lon[None, :])
-        reach = (ground_m <= self.params.max_range_m[:, None]) & self.defends[:, asset]
-        return value, np.where(reach, self.params.pk[:, None], 0.0)
+        ground_m = geo.great_circle_m(b_lat[:, None], b_lon[:, None], np.atleast_1d(lat)[None, :],
+                                      np.atleast_1d(lon)[None, :])
+        reach = (ground_m <= self.params.max_range_m[:, None]) & self.defends[:, self.expected_asset]
+        self.expected_pk = np.where(reach, self.params.pk[:, None], 0.0).reshape(len(self.batteries), -1)
+
+    def expected_still_to_come(self, ev: Evaluation) -> np.ndarray:
+        """Columns (indices) of the expected threats not yet seen: every track that has threatened an
+        asset (its most endangered one) counts, once, against that asset's expected threats."""
+        if not self.expected_asset.size:
+            return np.zeros(0, int)
+        worst = np.argmax(ev.p_hit, axis=1) if ev.p_hit.size else np.zeros(0, int)
+        for track, a, risk in zip(ev.track_ids.tolist(), worst.tolist(), ev.value_at_risk.tolist()):
+            if risk > 0:
+                self._seen.setdefault(a, set()).add(track)
+        rank = np.zeros(self.expected_asset.size, int)
+        for a in np.unique(self.expected_asset):
+            cols = np.flatnonzero(self.expected_asset == a)
+            rank[cols] = np.arange(cols.size)
+        seen = np.array([len(self._seen.get(int(a), ())) for a in self.expected_asset], int)
+        return np.flatnonzero(rank >= seen)
 
     def refund(self, cancelled: Engagement | None) -> None:
         """Take back the rounds of an own order that was never fired (denied, expired, refused)."""
@@ -256,6 +276,7 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
     the evaluation used, to reuse trajectories)."""
     t_s = ev.t_s
     ctx.next_due_s = np.inf  # until a feasible pair says otherwise
+    later = ctx.expected_still_to_come(ev)  # every evaluation counts the threats seen
     if not len(ev.track_ids) or not len(ctx.batteries):
         return []
     threatening = ev.p_hit >= THREAT_P_MIN  # (T, A)
@@ -300,14 +321,14 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
     usable = ready & quality
     if not usable.any():
         return []
-    # One-shot: only what can be fired now. Multi-stage: every battery that can engage a threat now
-    # or later, and the expected later waves; only the shots due now become orders.
+    # One-shot: only what can be fired now. Multi-stage: also every battery that can engage a threat
+    # later (judged by its window alone: the track will be better by then), and the expected later
+    # waves; only the shots due now become orders.
     multi = ctx.doctrine.planning == "multi-stage"
-    pk = np.where(usable | (quality & multi), params.pk[:, None], 0.0)
+    pk = np.where(usable | (feasible & ~ready & multi), params.pk[:, None], 0.0)
     salvo = _salvo(ctx.doctrine, value, np.where(usable, params.pk[:, None], 0.0), win.shoot_look_shoot & usable)
-    n_e = ctx.expected_value.size if multi else 0
-    problem = WtaProblem(np.r_[value, ctx.expected_value[:n_e]], np.c_[pk, ctx.expected_pk[bat, :n_e]],
-                         ctx.inventory[bat], channels[bat], np.r_[salvo, np.full(n_e, ctx.doctrine.salvo_size)],
+    problem = WtaProblem(np.r_[value, ctx.expected_value[later]], np.c_[pk, ctx.expected_pk[np.ix_(bat, later)]],
+                         ctx.inventory[bat], channels[bat], np.r_[salvo, np.full(later.size, ctx.doctrine.salvo_size)],
                          cost=ctx.cost[bat], one_battery_per_threat=not ctx.doctrine.allow_duplicate_engagements)
     plan = solve(problem, ctx.doctrine.solver).rows
     plan = plan[(plan[:, 1] < cols.size)]
