@@ -29,6 +29,8 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/sim_speed.py --quick
 	$(BIN)/python bench/tracking_vs_stonesoup.py --quick
+	$(BIN)/python bench/wta.py --quick
+	$(BIN)/python bench/decision_cycle.py --quick
 
 clean:
 	rm -rf $(VENV) runs build src/*.egg-info

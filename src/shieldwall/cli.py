@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from shieldwall.errors import ScenarioError, ShieldwallError
 
@@ -118,9 +119,9 @@ def _summary(m: dict, name: str, seed: int) -> Table:
     return table
 
 
-def _bad_option(option: str, message: str) -> typer.Exit:
-    """One line on stderr, ``trajectory: --option: what is wrong (expected …)``, and exit status 2."""
-    err.print(f"trajectory: {option}: {message}", markup=False, highlight=False, soft_wrap=True)
+def _bad_option(option: str, message: str, command: str = "trajectory") -> typer.Exit:
+    """One line on stderr, ``COMMAND: --option: what is wrong (expected …)``, and exit status 2."""
+    err.print(f"{command}: {option}: {message}", markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -174,6 +175,243 @@ def trajectory(
     for key, value in summary.items():
         table.add_row(key, f"{value:,.3f}" if isinstance(value, float) else str(value))
     out.print(table)
+
+
+
+# -------------------------------------------------------------------------------------------------
+# wta: the weapon-target assignment solvers on their own.
+
+#: Largest ``--generate W,T``: each of W and T (the fast solver takes most of a minute at 5000 x 5000).
+WTA_MAX_GENERATE = 5_000
+WTA_PLAN_ROWS = 15  # plan rows the table shows; --json prints them all
+
+
+def _wta_number(text: str, option: str, *, integer: bool = False, positive: bool = True) -> float | int:
+    """``text`` as a finite number (an integer with ``integer``), > 0 with ``positive`` (else >= 0)."""
+    kind = ("a positive" if positive else "a non-negative") + (" integer" if integer else " number")
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        raise _bad_option(option, f"{text!r} (expected {kind})", "wta") from None
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise _bad_option(option, f"{text!r} (expected {kind})", "wta")
+    return value
+
+
+def _wta_generate(text: str) -> tuple[int, int]:
+    try:
+        w, t = (int(x) for x in text.split(","))
+    except ValueError:
+        raise _bad_option("--generate", f"{text!r} (expected W,T: two positive integers, e.g. 200,200)",
+                          "wta") from None
+    if w < 1 or t < 1:
+        raise _bad_option("--generate", f"{text!r} (expected W,T: two positive integers, e.g. 200,200)", "wta")
+    if w > WTA_MAX_GENERATE or t > WTA_MAX_GENERATE:
+        raise _bad_option("--generate", f"{text!r} is too large (expected at most {WTA_MAX_GENERATE:,} "
+                                        f"weapons and {WTA_MAX_GENERATE:,} targets)", "wta")
+    return w, t
+
+
+def _wta_finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def _wta_record(problem, solution) -> dict:
+    """One solution as JSON types: figures (NaN as None) and the plan rows."""
+    import numpy as np
+
+    counts = solution.counts
+    surviving = float(problem.value @ np.exp(np.einsum("bt,bt->t", counts, problem.log_q)))
+    return {"solver": solution.solver, "objective": solution.objective, "surviving_value": surviving,
+            "cost": float(problem.cost @ counts.sum(axis=1)), "bound": _wta_finite(solution.bound),
+            "gap": _wta_finite(solution.gap), "seconds": solution.seconds, "shots": int(counts.sum()),
+            "plan": [{"battery": int(b), "threat": int(t), "shots": int(k)} for b, t, k in solution.rows]}
+
+
+def _wta_figures(records: list[dict], requested: list[str]) -> Table:
+    table = Table(show_header=True, header_style="bold")
+    for name in ("solver", "objective", "bound", "gap", "seconds"):
+        table.add_column(name, justify="left" if name == "solver" else "right")
+    for r, asked in zip(records, requested):
+        solver = r["solver"] if asked == r["solver"] else f"{r['solver']} ({asked})"
+        table.add_row(Text(solver), f"{r['objective']:,.3f}",
+                      "—" if r["bound"] is None else f"{r['bound']:,.3f}",
+                      "—" if r["gap"] is None else f"{r['gap']:.2%}", f"{r['seconds']:.3f}")
+    return table
+
+
+def _wta_plan(problem, r: dict) -> tuple[str, Table | None, str | None]:
+    """The plan summary (two lines), a table of its first rows, and a line saying how many were left
+    out."""
+    plan = r["plan"]
+    engaged = int(problem.engaged.sum())
+    left_alone = f" ({engaged} engaged threat{'' if engaged == 1 else 's'} left alone)" if engaged else ""
+    if not plan:
+        line = (f"Plan ({r['solver']}): no shots, as no allowed shot lowers the objective{left_alone}.\n"
+                f"Expected surviving value {r['surviving_value']:,.3f} = objective {r['objective']:,.3f}.")
+        return line, None, None
+    threats = len({row["threat"] for row in plan})
+    batteries = len({row["battery"] for row in plan})
+    line = (f"Plan ({r['solver']}): {r['shots']} shot{'' if r['shots'] == 1 else 's'} from {batteries} of "
+            f"{problem.shape[0]} batteries at {threats} of {problem.shape[1]} threats{left_alone}.\n"
+            f"Expected surviving value {r['surviving_value']:,.3f} + interceptor cost {r['cost']:,.3f} "
+            f"= objective {r['objective']:,.3f}.")
+    table = Table(show_header=True, header_style="bold")
+    for name in ("battery", "threat", "shots", "pk", "threat value"):
+        table.add_column(name, justify="right")
+    for row in plan[:WTA_PLAN_ROWS]:
+        b, t = row["battery"], row["threat"]
+        table.add_row(str(b), str(t), str(row["shots"]), f"{problem.pk[b, t]:.3f}", f"{problem.value[t]:,.3f}")
+    more = len(plan) - WTA_PLAN_ROWS
+    return line, table, (f"… and {more} more rows (--json prints the whole plan)" if more > 0 else None)
+
+
+_WTA_HELP = r"""Solve one weapon-target assignment (WTA) instance with the engagement planner's solvers: an
+instance file (JSON) or a generated one. For analysts who want only the solver.
+
+[bold]The model.[/bold] B batteries (weapons) face T threats (targets) of value v_t. One interceptor
+from battery b kills threat t with probability pk\[b, t] (0: b cannot engage t). A plan fires
+n\[b, t] interceptors; its objective, the expected surviving value plus the interceptors' cost, is
+(lower is better)
+
+  objective = sum_t v_t * prod_b (1 - pk\[b, t])^n\[b, t]  +  sum_b,t cost_b * n\[b, t]
+
+Battery b fires at most inventory_b interceptors, at no more than channels_b distinct threats;
+threat t receives at most salvo_t; engaged threats (already being engaged) receive none; with
+one_battery_per_threat all shots at a threat come from one battery.
+
+[bold]The instance file[/bold] is a JSON object with the keys value (T numbers >= 0), pk (B lists of
+T probabilities) and inventory (B integers), and optionally channels (B integers), salvo (T
+integers), engaged (T true/false), cost (B numbers >= 0, in units of value) and
+one_battery_per_threat (true/false). A single number stands for every entry; a key left out means
+no limit, nothing engaged, free, false. For example, two batteries and two threats:
+
+  {"value": \[100, 40], "pk": \[\[0.8, 0.6], \[0.0, 0.7]], "inventory": \[2, 1], "salvo": 2}
+
+[bold]--generate W,T[/bold] draws the literature's random instance (Ahuja et al., 2007) instead: W
+weapons of one interceptor each, values uniform in \[25, 100], pk uniform in \[0.6, 0.9];
+--save-instance keeps it as a file.
+
+[bold]Solvers.[/bold] exact proves a lower bound on the optimum and reports the gap (it stops at
+--time-limit with its best plan); fast is local search (with --budget-ms it keeps perturbing its
+plan until the budget is spent); greedy is maximum marginal return, the baseline; auto is exact up
+to 2,500 engageable (battery, threat) pairs and fast above. Without --budget-ms, and when exact
+finishes within --time-limit, the result is deterministic. --compare runs greedy, fast and exact.
+
+[bold]Examples[/bold]
+
+  shieldwall wta examples/wta-small.json
+  shieldwall wta --generate 200,200 --seed 3 --json
+  shieldwall wta --generate 50,50 --compare
+
+Bad input (a missing or malformed file, a wrong shape, an unknown key, a bad option value) prints
+one line naming what is wrong and exits 2.
+"""
+
+
+def _reflow(text: str) -> str:
+    """Help text with each paragraph on one line (Rich wraps it to the terminal), except indented
+    paragraphs (formulas, examples), which keep their lines."""
+    paragraphs = text.strip().split("\n\n")
+    return "\n\n".join(p if p.startswith("  ") else " ".join(p.split()) for p in paragraphs)
+
+
+@app.command(help=_reflow(_WTA_HELP))
+def wta(
+    file: Path | None = typer.Argument(None, metavar="FILE", show_default=False,
+                                       help="Instance file (JSON, keys above); or give --generate."),
+    generate: str | None = typer.Option(
+        None, "--generate", metavar="W,T", show_default=False,
+        help=f"Solve a generated instance of W weapons and T targets instead of a file (each at most "
+             f"{WTA_MAX_GENERATE:,})."),
+    seed: str | None = typer.Option(None, "--seed", metavar="S", show_default=False,
+                                    help="Seed of the --generate instance, a non-negative integer (default 0)."),
+    solver: str | None = typer.Option(None, "--solver", metavar="NAME", show_default=False,
+                                      help="auto (default), exact, fast or greedy."),
+    budget_ms: str | None = typer.Option(
+        None, "--budget-ms", metavar="MS", show_default=False,
+        help="Milliseconds of wall clock for the fast solver to keep perturbing its plan (exact starts "
+             "from that plan). Default: none, deterministic."),
+    time_limit: str = typer.Option("60", "--time-limit", metavar="S",
+                                   help="Seconds of wall clock for the exact solver; it then reports its best "
+                                        "plan with its bound and gap."),
+    compare: bool = typer.Option(False, "--compare", help="Run greedy, fast and exact on the instance and "
+                                                          "print their figures side by side."),
+    save_instance: Path | None = typer.Option(
+        None, "--save-instance", metavar="PATH", show_default=False,
+        help="Also write the instance as JSON (creating its directory), to solve again with "
+             "[bold]shieldwall wta PATH[/bold]."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+) -> None:
+    """Solve one WTA instance (the help text is :data:`_WTA_HELP`)."""
+    from shieldwall.engage.problem import literature_instance, load_problem
+    from shieldwall.engage.solvers import SOLVERS, solve
+
+    if solver is not None and solver not in SOLVERS:
+        raise _bad_option("--solver", f"unknown solver {solver!r} (expected one of: {', '.join(SOLVERS)})", "wta")
+    if compare and solver is not None:
+        raise _bad_option("--compare", "runs greedy, fast and exact (expected no --solver with it)", "wta")
+    budget_s = None if budget_ms is None else _wta_number(budget_ms, "--budget-ms") / 1e3
+    time_limit_s = _wta_number(time_limit, "--time-limit")
+    if (file is None) == (generate is None):
+        err.print("wta: give an instance FILE or --generate W,T (expected exactly one of the two)",
+                  markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
+    if seed is not None and generate is None:
+        raise _bad_option("--seed", "applies to --generate only (expected --generate W,T --seed S)", "wta")
+
+    if file is not None:
+        try:
+            problem = load_problem(file)
+        except ValueError as exc:
+            err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        title = str(file)
+    else:
+        w, t = _wta_generate(generate)
+        s = 0 if seed is None else int(_wta_number(seed, "--seed", integer=True, positive=False))
+        problem = literature_instance(w, t, s)
+        title = f"literature instance, seed {s}"
+    title += f": {problem.shape[0]:,} batteries × {problem.shape[1]:,} threats"
+    if save_instance is not None:
+        try:
+            save_instance.parent.mkdir(parents=True, exist_ok=True)
+            save_instance.write_text(json.dumps(problem.to_json()) + "\n", encoding="utf-8")
+        except OSError as exc:
+            not_dir = isinstance(exc, (FileExistsError, NotADirectoryError))   # a file where a directory goes
+            why = "Not a directory" if not_dir else exc.strerror or str(exc)
+            if exc.filename is not None and Path(exc.filename) != save_instance:
+                why += f": {exc.filename}"
+            raise _bad_option("--save-instance", f"cannot write {str(save_instance)!r} ({why}; "
+                                                 "expected a writable file path)", "wta") from None
+
+    requested = ["greedy", "fast", "exact"] if compare else [solver or "auto"]
+    records = []
+    for name in requested:
+        try:
+            solution = solve(problem, name, budget_s=budget_s, time_limit_s=time_limit_s)
+        except (ValueError, MemoryError) as exc:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            err.print(f"wta: the {name} solver cannot take this instance: {message}",
+                      markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        records.append(_wta_record(problem, solution))
+
+    if as_json:
+        data = {"compare": records} if compare else records[0]
+        sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+        return
+    out.print(title, markup=False, highlight=False, soft_wrap=True)
+    out.print(_wta_figures(records, requested))
+    if not compare:
+        line, table, more = _wta_plan(problem, records[0])
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+        if table is not None:
+            out.print(table)
+        if more:
+            out.print(more, markup=False, highlight=False, soft_wrap=True)
+    if save_instance is not None:
+        out.print(f"Instance saved to {save_instance}", markup=False, highlight=False, soft_wrap=True)
 
 
 def main() -> None:

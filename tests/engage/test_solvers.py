@@ -149,8 +149,12 @@ def test_exact_reports_a_bound_when_stopped_early():
 def test_bad_problems_are_refused_with_a_clear_message(tmp_path):
     with pytest.raises(ValueError, match="pk must lie in"):
         WtaProblem([1.0], [[1.5]], [1])
-    with pytest.raises(ValueError, match="value must be"):
+    with pytest.raises(ValueError, match="expected one column per threat"):
         WtaProblem([1.0, 2.0], [[0.5]], [1])
+    with pytest.raises(ValueError, match="engaged must hold true/false values"):
+        WtaProblem([1.0], [[0.5]], [1], engaged=["yes"])
+    with pytest.raises(ValueError, match=r"inventory must be integers in \[0, 1,000,000\]"):
+        WtaProblem([1.0], [[0.5]], [1e19])
     with pytest.raises(ValueError, match="unknown solver"):
         solve(WtaProblem([1.0], [[0.5]], [1]), "magic")
     path = tmp_path / "bad.json"

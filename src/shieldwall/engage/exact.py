@@ -184,15 +184,15 @@ def _greedy_pricing(problem: WtaProblem, sigma, m, r) -> list[tuple[int, np.ndar
     return out
 
 
-def _envelope_bound(P: np.ndarray, rate: np.ndarray, y_cap: np.ndarray) -> np.ndarray:
+def _envelope_bound(P: np.ndarray, rate: np.ndarray, y_cap: np.ndarray | float) -> np.ndarray:
     """min over 0 <= y <= y_cap of P e^-y + rate y (the cheapest conceivable completion of a plan);
     rate 0: log-kill is free up to the cap, rate inf: no shot left."""
-    P, rate, y_cap = np.broadcast_arrays(*(np.asarray(a, float) for a in (P, rate, y_cap)))
+    P, rate = np.asarray(P, float), np.asarray(rate, float)
     priced = np.isfinite(rate) & (rate > 0)
-    y = np.where(rate == 0, y_cap, 0.0)
-    with np.errstate(divide="ignore"):
-        y[priced] = np.clip(np.log(P[priced] / rate[priced]), 0.0, y_cap[priced])
-    return P * np.exp(-y) + np.multiply(rate, y, out=np.zeros_like(y), where=priced)
+    safe = np.where(priced, rate, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        y = np.where(priced, np.clip(np.log(P) - np.log(safe), 0.0, y_cap), np.where(rate == 0, y_cap, 0.0))
+    return P * np.exp(-y) + np.where(priced, safe * y, 0.0)
 
 
 def enumerate_plans(problem: WtaProblem, t: int, sigma: float, m: np.ndarray, r: np.ndarray,
@@ -228,10 +228,8 @@ def enumerate_plans(problem: WtaProblem, t: int, sigma: float, m: np.ndarray, r:
         depth = items.size
         if depth:
             last = int(items[-1])
-            kids = [last + 1] if same_next[last] else []
-            if not p.one_battery_per_threat:
-                kids = np.r_[kids, firsts[firsts > last]].astype(np.int64)
-            kids = np.asarray(kids, np.int64)
+            later = firsts[np.searchsorted(firsts, last, "right"):] if not p.one_battery_per_threat else firsts[:0]
+            kids = np.concatenate([[last + 1], later]) if same_next[last] else later
         else:
             kids = firsts
         if not kids.size:
@@ -240,7 +238,7 @@ def enumerate_plans(problem: WtaProblem, t: int, sigma: float, m: np.ndarray, r:
         lin = linear + price[kids]
         rc = surv + lin - sigma
         for k in np.flatnonzero(rc <= threshold):
-            plan = np.r_[items, kids[k]]
+            plan = np.append(items, kids[k])
             b, shots = np.unique(item_bat[plan], return_counts=True)
             found.append((bats[b], shots.astype(np.int64), float(rc[k])))
         if len(found) > limit:
@@ -249,7 +247,7 @@ def enumerate_plans(problem: WtaProblem, t: int, sigma: float, m: np.ndarray, r:
             continue
         bound = lin + _envelope_bound(surv, rate_after[kids], max_cut * (salvo - depth - 1)) - sigma
         for k in np.flatnonzero(bound <= threshold)[::-1]:
-            stack.append((np.r_[items, kids[k]], log_s + a_i[kids[k]], lin[k]))
+            stack.append((np.append(items, kids[k]), log_s + a_i[kids[k]], lin[k]))
     return found
 
 
@@ -294,7 +292,7 @@ def exact_solve(problem: WtaProblem, upper: np.ndarray, *, time_limit_s: float =
             pool.add(t, bats, shots)
         if len(pool.cost) == start:  # prove it: exact pricing
             try:
-                for t in range(n_t):
+                for t in np.flatnonzero(_min_reduced_cost_bound(p, sigma, m, r) < -_PRICE_TOL):
                     best = sorted(enumerate_plans(p, t, sigma[t], m, r, -_PRICE_TOL, MAX_COLUMNS),
                                   key=lambda x: x[2])[:_COLUMNS_PER_ROUND]
                     for bats, shots, _ in best:
@@ -312,8 +310,11 @@ def exact_solve(problem: WtaProblem, upper: np.ndarray, *, time_limit_s: float =
     threshold = ub - lp + _PRICE_TOL
     final = PlanColumns(p, channel_rows)
     try:
+        root = _min_reduced_cost_bound(p, sigma, m, r)
         for t in range(n_t):
             final.add(t, np.zeros(0, np.int64), np.zeros(0, np.int64))
+            if root[t] > threshold:
+                continue
             for bats, shots, _ in enumerate_plans(p, t, sigma[t], m, r, threshold, MAX_COLUMNS - len(final.cost)):
                 final.add(t, bats, shots)
     except OverflowError:

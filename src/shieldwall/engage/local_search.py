@@ -34,6 +34,8 @@ _REL_TOL = 1e-12
 #: Candidate entries per row and per column of the sparse linear assignment of :func:`assignment_start`.
 _MATCH_CANDIDATES = 20
 _DENSE_MATCH = 250_000
+#: Largest rounds x slots matrix the assignment start builds (beyond it the greedy start alone).
+_MAX_MATCH_ENTRIES = 4_000_000
 #: Perturbation rounds by default: KICK_CELLS / (B T), at most MAX_KICKS (a fixed amount of work).
 KICK_CELLS, MAX_KICKS = 2_000, 32
 #: A perturbation relocates between one and this fraction of the engaged cells (at least two), at random.
@@ -267,14 +269,16 @@ def assignment_start(problem: WtaProblem) -> np.ndarray:
     the plan. Exact when at most one shot per threat is optimal and no such limit binds."""
     p = problem
     n_b, n_t = p.shape
-    rounds = p.inventory if not p.one_battery_per_threat else np.minimum(
-        p.inventory, p.salvo.max(initial=0) * p.channels)
-    row_bat = np.repeat(np.arange(n_b), rounds)
     open_t = np.flatnonzero(~p.engaged & (p.salvo > 0))
+    reach = (p.pk[:, open_t] > 0) @ p.salvo[open_t]  # the most rounds a battery could place
+    rounds = np.minimum(p.inventory, np.minimum(reach, p.salvo.max(initial=0) * p.channels))
+    row_bat = np.repeat(np.arange(n_b), rounds)
     if not row_bat.size or not open_t.size:
         return greedy(p)
     k_max = int(np.ceil(row_bat.size / open_t.size))
     slots = np.minimum(p.salvo[open_t], k_max)
+    if row_bat.size * slots.sum() > _MAX_MATCH_ENTRIES:
+        return greedy(p)
     slot_t = np.repeat(open_t, slots)
     slot_k = np.concatenate([np.arange(k) for k in slots])
     pk_open = p.pk[:, open_t]

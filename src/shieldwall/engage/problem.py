@@ -42,34 +42,29 @@ class WtaProblem:
     log_q: np.ndarray = field(init=False, repr=False)  # (B, T) log survival of one shot
 
     def __post_init__(self) -> None:
-        value = np.atleast_1d(np.asarray(self.value, float))
-        pk = np.asarray(self.pk, float)
-        if value.ndim != 1 or pk.ndim != 2 or pk.shape[1] != value.size:
-            raise ValueError(f"WtaProblem: value must be (T,) and pk (B, T); got {value.shape} and {pk.shape}")
+        value = _array("value", self.value, float, ndim=1)
+        pk = _array("pk", self.pk, float, ndim=2)
+        if pk.shape[1] != value.size:
+            raise ValueError(f"WtaProblem: pk has {pk.shape[1]} columns, value {value.size} threats (expected one column per threat)")
         n_b, n_t = pk.shape
         if np.any(~np.isfinite(value)) or np.any(value < 0):
             raise ValueError("WtaProblem: value must be finite and >= 0")
         if np.any(~np.isfinite(pk)) or np.any((pk < 0) | (pk > 1)):
             raise ValueError("WtaProblem: pk must lie in [0, 1]")
-
-        def ints(name: str, a, n: int, default) -> np.ndarray:
-            a = np.broadcast_to(np.asarray(default if a is None else a), (n,))
-            if not np.all(np.asarray(a) == np.round(a)) or np.any(np.asarray(a) < 0):
-                raise ValueError(f"WtaProblem: {name} must be non-negative integers")
-            return np.array(a, np.int64)
-
-        inventory = ints("inventory", self.inventory, n_b, 0)
+        inventory = _counts("inventory", self.inventory, n_b, 0)
         total = int(inventory.sum())
+        cost = _broadcast("cost", _array("cost", 0.0 if self.cost is None else self.cost, float), n_b)
+        if np.any(~np.isfinite(cost)) or np.any(cost < 0):
+            raise ValueError("WtaProblem: cost must be finite and >= 0")
+        engaged = _broadcast("engaged", _array("engaged", False if self.engaged is None else self.engaged, bool), n_t)
+        if not isinstance(self.one_battery_per_threat, (bool, np.bool_)):
+            raise ValueError("WtaProblem: one_battery_per_threat must be true or false")
         object.__setattr__(self, "value", value)
         object.__setattr__(self, "pk", np.minimum(pk, PK_MAX))
         object.__setattr__(self, "inventory", inventory)
-        object.__setattr__(self, "channels", np.minimum(ints("channels", self.channels, n_b, n_t), n_t))
-        object.__setattr__(self, "salvo", np.minimum(ints("salvo", self.salvo, n_t, total), total))
-        object.__setattr__(self, "engaged", np.array(np.broadcast_to(
-            np.asarray(False if self.engaged is None else self.engaged, bool), (n_t,))))
-        cost = np.array(np.broadcast_to(np.asarray(0.0 if self.cost is None else self.cost, float), (n_b,)))
-        if np.any(~np.isfinite(cost)) or np.any(cost < 0):
-            raise ValueError("WtaProblem: cost must be finite and >= 0")
+        object.__setattr__(self, "channels", np.minimum(_counts("channels", self.channels, n_b, n_t), n_t))
+        object.__setattr__(self, "salvo", np.minimum(_counts("salvo", self.salvo, n_t, total), total))
+        object.__setattr__(self, "engaged", engaged)
         object.__setattr__(self, "cost", cost)
         object.__setattr__(self, "log_q", np.log1p(-self.pk))
 
@@ -104,6 +99,39 @@ class WtaProblem:
         """The instance as plain JSON types (``log_q`` left out; unlimited fields as their values)."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
         return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in out.items()}
+
+
+#: Largest inventory, channel count or salvo cap accepted (beyond any real battery by far).
+MAX_COUNT = 1_000_000
+
+
+def _array(name: str, data, dtype, ndim: int | None = None) -> np.ndarray:
+    """``data`` as an array of ``dtype`` (bool: only true/false values), with ``ndim`` dimensions."""
+    try:
+        a = np.asarray(data)
+    except ValueError:
+        raise ValueError(f"WtaProblem: {name} is ragged (expected a rectangular array)") from None
+    ok = a.dtype == bool if dtype is bool else a.dtype.kind in "iuf" or (a.dtype.kind == "b" and dtype is not float)
+    if not ok and a.size:
+        kind = "true/false values" if dtype is bool else "numbers"
+        raise ValueError(f"WtaProblem: {name} must hold {kind}")
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"WtaProblem: {name} must have {ndim} dimension{'s' * (ndim > 1)}, not {a.ndim}")
+    return a.astype(dtype)
+
+
+def _broadcast(name: str, a: np.ndarray, n: int) -> np.ndarray:
+    if a.ndim > 1 or a.size not in (1, n):
+        raise ValueError(f"WtaProblem: {name} has {a.size} entries (expected 1 or {n})")
+    return np.array(np.broadcast_to(a, (n,)))
+
+
+def _counts(name: str, data, n: int, default: int) -> np.ndarray:
+    """Non-negative integer counts (n,) from ``data`` (None: ``default``)."""
+    a = _broadcast(name, _array(name, default if data is None else data, float), n)
+    if np.any(~np.isfinite(a)) or np.any(a != np.round(a)) or np.any(a < 0) or np.any(a > MAX_COUNT):
+        raise ValueError(f"WtaProblem: {name} must be integers in [0, {MAX_COUNT:,}]")
+    return a.astype(np.int64)
 
 
 def load_problem(path: Path) -> WtaProblem:
