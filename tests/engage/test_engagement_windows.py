@@ -58,6 +58,7 @@ def _brute_force(batteries, params, times, r, alive, t_now_s, ka_delay_s):
     latest = np.full((n_b, n_t), np.nan)
     launch = np.full((n_b, n_t), np.nan)
     sls = np.zeros((n_b, n_t), bool)
+    slack = np.full((n_b, n_t), np.nan)
     for b in range(n_b):
         for t in range(n_t):
             ks = [k for k in range(n_k) if feasible[b, t, k]]
@@ -66,8 +67,11 @@ def _brute_force(batteries, params, times, r, alive, t_now_s, ka_delay_s):
             earliest[b, t], latest[b, t] = times[ks[0]], times[ks[-1]]
             launch[b, t] = times[ks[0]] - fly[b, t, ks[0]]
             ready = earliest[b, t] + ka_delay_s + params.reaction_time_s[b]
-            sls[b, t] = any(times[k] > earliest[b, t] and ready + fly[b, t, k] <= times[k] for k in ks)
-    return feasible, earliest, latest, launch, sls
+            spare = [times[k] - (ready + fly[b, t, k]) for k in ks if times[k] > earliest[b, t]]
+            sls[b, t] = any(x >= 0 for x in spare)
+            if sls[b, t]:
+                slack[b, t] = max(spare)
+    return feasible, earliest, latest, launch, sls, slack
 
 
 @pytest.mark.parametrize("chunk_elements", [1 << 21, 1])
@@ -75,7 +79,8 @@ def test_windows_match_brute_force_loop(monkeypatch, chunk_elements):
     monkeypatch.setattr(windows_module, "_CHUNK_ELEMENTS", chunk_elements)  # 1: one battery per chunk
     batteries, params, times, r, alive = _scenario()
     w = engagement_windows(batteries, params, times, r, alive, T_NOW_S, KA_DELAY_S)
-    feasible, earliest, latest, launch, sls = _brute_force(batteries, params, times, r, alive, T_NOW_S, KA_DELAY_S)
+    feasible, earliest, latest, launch, sls, slack = _brute_force(batteries, params, times, r, alive, T_NOW_S,
+                                                                  KA_DELAY_S)
     # The scenario exercises every branch: feasible and not, with and without shoot-look-shoot.
     assert 0.02 < feasible.mean() < 0.8
     assert sls.any() and (~sls & ~np.isnan(earliest)).any() and np.isnan(earliest).any()
@@ -84,6 +89,7 @@ def test_windows_match_brute_force_loop(monkeypatch, chunk_elements):
     np.testing.assert_array_equal(w.latest_s, latest)
     np.testing.assert_array_equal(w.launch_s, launch)
     np.testing.assert_array_equal(w.shoot_look_shoot, sls)
+    np.testing.assert_allclose(w.second_shot_slack_s, slack, rtol=0, atol=1e-9)
     np.testing.assert_array_equal(w.engageable, ~np.isnan(earliest))
 
 
@@ -107,7 +113,7 @@ def test_shapes_scalar_parameters_and_pk():
     w = engagement_windows(batteries, params, times, r, alive, T_NOW_S, [5.0, 6.0, 7.0])
     assert isinstance(w, Windows)
     assert w.feasible.shape == (3, 5, len(times)) and w.feasible.dtype == bool
-    for name in ("earliest_s", "latest_s", "launch_s", "shoot_look_shoot"):
+    for name in ("earliest_s", "latest_s", "launch_s", "shoot_look_shoot", "second_shot_slack_s"):
         assert getattr(w, name).shape == (3, 5)
     assert np.all((w.earliest_s <= w.latest_s) | ~w.engageable)
     pk = single_shot_pk(w, params)

@@ -59,6 +59,7 @@ class Windows:
     latest_s: np.ndarray  # (B, T): latest feasible intercept time
     launch_s: np.ndarray  # (B, T): launch time of the earliest intercept
     shoot_look_shoot: np.ndarray  # (B, T) bool: a second shot fits after kill assessment of the first
+    second_shot_slack_s: np.ndarray  # (B, T): time to spare for that second shot [s] (NaN: none fits)
 
     @property
     def engageable(self) -> np.ndarray:
@@ -100,8 +101,10 @@ def _window_chunk(battery_ecef, params, b, times_s, r_ecef, alive, alt_m, t_now_
     launch = np.where(any_ok, earliest - np.take_along_axis(fly_s, k_first[..., None], axis=-1)[..., 0], np.nan)
     # Second shot: launched after kill assessment of the first intercept plus reaction time.
     second_ready = earliest + ka_delay_s[b, None] + params.reaction_time_s[b, None]
-    sls = (feasible & (times_s > earliest[..., None]) & (second_ready[..., None] + fly_s <= times_s)).any(axis=-1)
-    return feasible, earliest, latest, launch, sls
+    spare = np.where(feasible & (times_s > earliest[..., None]), times_s - (second_ready[..., None] + fly_s), -np.inf)
+    slack = spare.max(axis=-1)
+    sls = slack >= 0.0
+    return feasible, earliest, latest, launch, sls, np.where(sls, slack, np.nan)
 
 
 def engagement_windows(battery_ecef: np.ndarray, params: InterceptorParams, times_s: np.ndarray,
@@ -115,7 +118,9 @@ def engagement_windows(battery_ecef: np.ndarray, params: InterceptorParams, time
     alive there, its height is within [min_alt, max_alt], the slant range is at most max_range, and
     ``t_now + reaction_time + flyout_time(range) <= times_s[k]``. The launch time of an intercept is
     ``times_s[k] - flyout_time``. Shoot-look-shoot is possible when some feasible intercept later than
-    the earliest one satisfies ``earliest + ka_delay + reaction_time + flyout_time <= times_s[k]``.
+    the earliest one satisfies ``earliest + ka_delay + reaction_time + flyout_time <= times_s[k]``; the
+    largest ``times_s[k] - (earliest + ka_delay + reaction_time + flyout_time)`` over them is the time to
+    spare for the second shot.
     """
     battery_ecef = np.asarray(battery_ecef, float).reshape(-1, 3)
     n_b = len(battery_ecef)
