@@ -295,7 +295,7 @@ weapons of one interceptor each, values uniform in \[25, 100], pk uniform in \[0
 [bold]Solvers.[/bold] exact proves a lower bound on the optimum and reports the gap (it stops at
 --time-limit with its best plan); fast is local search (with --budget-ms it keeps perturbing its
 plan until the budget is spent); greedy is maximum marginal return, the baseline; auto is exact up
-to 2,500 engageable (battery, threat) pairs and fast above. Without --budget-ms, and when exact
+to 400 engageable (battery, threat) pairs and fast above. Without --budget-ms, and when exact
 finishes within --time-limit, the result is deterministic. --compare runs greedy, fast and exact.
 
 [bold]Examples[/bold]

@@ -147,16 +147,25 @@ def _moves(plan: _Plan, tol: float) -> list[Move]:
 
 
 def _engagement_moves(plan: _Plan, bi: np.ndarray, ti: np.ndarray, q: np.ndarray, collect) -> None:
-    """Moves of whole multi-shot engagements (cells of several shots), which one-shot moves cannot
-    make under ``one_battery_per_threat``: swap the threats of two engagements, move one to another
-    threat, or hand one to another battery."""
+    """Moves of whole engagements (all shots of a battery at a threat), which one-shot moves cannot
+    make under ``one_battery_per_threat``: hand one to another battery, which fires as many shots as
+    its rounds and the salvo cap allow; and, for multi-shot engagements, swap the threats of two or
+    move one to another threat."""
     p, n = plan.p, plan.n
     k = n[bi, ti]
+    ev = plan.surviving
+    rest = ev[ti] / q[bi, ti] ** k  # value surviving at t_i without the whole engagement
+    spare = np.flatnonzero(plan.left > 0)  # batteries that could take an engagement over
+    # hand over: (cells, batteries with rounds left)
+    fill = np.minimum(plan.left[spare][None, :], (p.salvo[ti] - plan.at[ti] + k)[:, None])
+    ok = (fill >= 1) & (p.pk[np.ix_(spare, ti)].T > 0) & (bi[:, None] != spare[None, :])
+    ok &= (n[np.ix_(spare, ti)].T > 0) | (plan.used[spare] < p.channels[spare])[None, :]
+    delta = (rest[:, None] * q[np.ix_(spare, ti)].T ** fill - ev[ti][:, None] + fill * p.cost[spare][None, :]
+             - (k * p.cost[bi])[:, None])
+    collect(delta, ok, lambda i, j: ((bi[i], ti[i], -k[i]), (spare[j], ti[i], fill[i, j])))
     many = np.flatnonzero(k > 1)
     if not many.size:
         return
-    ev = plan.surviving
-    rest = ev[ti] / q[bi, ti] ** k  # value surviving at t_i without the whole engagement
     mb, mt, mk, mr = bi[many], ti[many], k[many], rest[many]
     # swap with any other engagement j: (many, cells)
     delta = (mr[:, None] * q[bi[None, :], mt[:, None]] ** k[None, :] - ev[mt][:, None]
@@ -175,11 +184,6 @@ def _engagement_moves(plan: _Plan, bi: np.ndarray, ti: np.ndarray, q: np.ndarray
         ok &= n[mb] == plan.at[None, :]
     collect((mr - ev[mt])[:, None] + ev[None, :] * (q[mb] ** mk[:, None] - 1.0), ok,
             lambda i, t: ((mb[i], mt[i], -mk[i]), (mb[i], t, mk[i])))
-    # hand a whole engagement to another battery: (many, B)
-    ok = (plan.left[None, :] >= mk[:, None]) & (p.pk[:, mt].T > 0) & (mb[:, None] != np.arange(p.shape[0])[None, :])
-    ok &= (n[:, mt].T > 0) | (plan.used < p.channels)[None, :]
-    delta = mr[:, None] * q[:, mt].T ** mk[:, None] - ev[mt][:, None] + mk[:, None] * (p.cost[None, :] - p.cost[mb][:, None])
-    collect(delta, ok, lambda i, b: ((mb[i], mt[i], -mk[i]), (b, mt[i], mk[i])))
 
 
 def descend(plan: _Plan, deadline: float = np.inf) -> int:

@@ -18,6 +18,8 @@ from shieldwall.world.flyout import flyout_time_s
 
 #: Elements of one (battery, threat, time) chunk of the window computation (bounds temporary memory).
 _CHUNK_ELEMENTS = 1 << 21
+#: Threats are windowed in this many groups of similar flight length (see :func:`engagement_windows`).
+_LENGTH_GROUPS = 8
 #: Margin [m] about the cheap height bounds inside which a sample's exact height is computed; far above
 #: the error of either (sub-millimetre).
 _HEIGHT_MARGIN_M = 1.0
@@ -131,11 +133,28 @@ def engagement_windows(battery_ecef: np.ndarray, params: InterceptorParams, time
     if params.pk.shape not in ((1,), (n_b,)):
         raise ValueError(f"params describe {params.pk.shape[0]} batteries, battery_ecef {n_b}")
     params = InterceptorParams(*(np.broadcast_to(getattr(params, f.name), (n_b,)) for f in fields(params)))
-    alt_m = _band_heights_m(r_ecef, np.concatenate([params.min_alt_m, params.max_alt_m]))
-    chunk = max(1, _CHUNK_ELEMENTS // max(1, r_ecef.shape[0] * r_ecef.shape[1]))
-    parts = [_window_chunk(battery_ecef, params, slice(i, i + chunk), times_s, r_ecef, alive, alt_m,
-                           t_now_s, ka_delay_s) for i in range(0, n_b, chunk)]
-    return Windows(*(np.concatenate(field_parts, axis=0) for field_parts in zip(*parts)))
+    limits = np.concatenate([params.min_alt_m, params.max_alt_m])
+    n_t, n_k = alive.shape
+    out = [np.zeros((n_b, n_t, n_k), bool), *(np.full((n_b, n_t), np.nan) for _ in range(3)),
+           np.zeros((n_b, n_t), bool), np.full((n_b, n_t), np.nan)]
+    # Threats in groups of similar flight length, each cut after its last live sample: trajectories
+    # are padded to the longest one, and most samples of a mixed raid are past their threat's impact.
+    span = np.where(alive.any(axis=1), n_k - np.argmax(alive[:, ::-1], axis=1), 0) if n_k else np.zeros(n_t, int)
+    for group in np.array_split(np.argsort(span, kind="stable"), min(_LENGTH_GROUPS, max(n_t, 1))):
+        k = int(span[group].max(initial=0))
+        if not k:
+            continue
+        r, live = r_ecef[group, :k], alive[group, :k]
+        alt_m = _band_heights_m(r, limits)
+        chunk = max(1, _CHUNK_ELEMENTS // (group.size * k))
+        parts = [_window_chunk(battery_ecef, params, slice(i, i + chunk), times_s[:k], r, live, alt_m,
+                               t_now_s, ka_delay_s) for i in range(0, n_b, chunk)]
+        for j, field_parts in enumerate(zip(*parts)):
+            if j == 0:
+                out[0][:, group, :k] = np.concatenate(field_parts, axis=0)
+            else:
+                out[j][:, group] = np.concatenate(field_parts, axis=0)
+    return Windows(*out)
 
 
 def single_shot_pk(windows: Windows, params: InterceptorParams) -> np.ndarray:
