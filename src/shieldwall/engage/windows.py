@@ -16,8 +16,10 @@ import numpy as np
 from shieldwall.geo import altitude_m, height_bounds_m
 from shieldwall.world.flyout import flyout_time_s
 
-#: Elements of one (battery, threat, time) chunk of the window computation (bounds temporary memory).
+#: Elements of one (pair, time) chunk of the window computation (bounds temporary memory).
 _CHUNK_ELEMENTS = 1 << 21
+#: Every this-many-th sample screens which (battery, threat) pairs can come within range.
+_COARSE = 8
 #: Threats are windowed in this many groups of similar flight length (see :func:`engagement_windows`).
 _LENGTH_GROUPS = 8
 #: Margin [m] about the cheap height bounds inside which a sample's exact height is computed; far above
@@ -81,18 +83,20 @@ def _band_heights_m(r_ecef: np.ndarray, limits_m: np.ndarray) -> np.ndarray:
     return lo
 
 
-def _window_chunk(battery_ecef, params, b, times_s, r_ecef, alive, alt_m, t_now_s, ka_delay_s):
-    """Window fields for the batteries of slice ``b``; see :func:`engagement_windows`."""
-    def col(a: np.ndarray) -> np.ndarray:  # (B,) -> (chunk, 1, 1)
-        return a[b, None, None]
+def _window_pairs(battery_ecef, params, pb, pt, times_s, r_ecef, alive, alt_m, t_now_s, ka_delay_s):
+    """Window fields (P, ...) of the (battery ``pb``, threat ``pt``) pairs; see :func:`engagement_windows`."""
+    def col(a: np.ndarray) -> np.ndarray:  # (B,) -> (P, 1)
+        return a[pb, None]
 
-    dx = r_ecef[None, :, :, 0] - col(battery_ecef[:, 0])
-    dy = r_ecef[None, :, :, 1] - col(battery_ecef[:, 1])
-    dz = r_ecef[None, :, :, 2] - col(battery_ecef[:, 2])
+    r = r_ecef[pt]
+    dx = r[..., 0] - col(battery_ecef[:, 0])
+    dy = r[..., 1] - col(battery_ecef[:, 1])
+    dz = r[..., 2] - col(battery_ecef[:, 2])
     dist_m = np.sqrt(dx * dx + dy * dy + dz * dz)
-    del dx, dy, dz
+    del dx, dy, dz, r
     fly_s = flyout_time_s(dist_m, col(params.burnout_speed_ms), col(params.burn_time_s))
-    feasible = (alive & (alt_m >= col(params.min_alt_m)) & (alt_m <= col(params.max_alt_m))
+    alt = alt_m[pt]
+    feasible = (alive[pt] & (alt >= col(params.min_alt_m)) & (alt <= col(params.max_alt_m))
                 & (dist_m <= col(params.max_range_m)) & (t_now_s + col(params.reaction_time_s) + fly_s <= times_s))
     n_k = len(times_s)
     any_ok = feasible.any(axis=-1)
@@ -102,11 +106,25 @@ def _window_chunk(battery_ecef, params, b, times_s, r_ecef, alive, alt_m, t_now_
     latest = np.where(any_ok, times_s[k_last], np.nan)
     launch = np.where(any_ok, earliest - np.take_along_axis(fly_s, k_first[..., None], axis=-1)[..., 0], np.nan)
     # Second shot: launched after kill assessment of the first intercept plus reaction time.
-    second_ready = earliest + ka_delay_s[b, None] + params.reaction_time_s[b, None]
+    second_ready = earliest + ka_delay_s[pb] + params.reaction_time_s[pb]
     spare = np.where(feasible & (times_s > earliest[..., None]), times_s - (second_ready[..., None] + fly_s), -np.inf)
     slack = spare.max(axis=-1)
     sls = slack >= 0.0
     return feasible, earliest, latest, launch, sls, np.where(sls, slack, np.nan)
+
+
+def _pairs_in_reach(battery_ecef, max_range_m, r_ecef) -> tuple[np.ndarray, np.ndarray]:
+    """(battery, threat) pairs whose trajectory may come within range: every sample lies within
+    ``_COARSE / 2`` steps of one of every ``_COARSE``-th sample (the last included), so within that
+    many times the largest step of it, which lower-bounds its distance to the battery. Rows sorted by
+    battery, then threat."""
+    n_k = r_ecef.shape[1]
+    coarse = r_ecef[:, np.unique(np.r_[np.arange(0, n_k, _COARSE), n_k - 1])]
+    with np.errstate(invalid="ignore"):
+        step = np.nan_to_num(np.nanmax(np.linalg.norm(np.diff(r_ecef, axis=1), axis=-1), initial=0.0))
+        d = np.linalg.norm(coarse[None] - battery_ecef[:, None, None, :], axis=-1)
+    nearest = np.where(np.isfinite(d), d, np.inf).min(axis=-1)
+    return np.nonzero(nearest <= max_range_m[:, None] + step * (_COARSE // 2))
 
 
 def engagement_windows(battery_ecef: np.ndarray, params: InterceptorParams, times_s: np.ndarray,
@@ -145,15 +163,18 @@ def engagement_windows(battery_ecef: np.ndarray, params: InterceptorParams, time
         if not k:
             continue
         r, live = r_ecef[group, :k], alive[group, :k]
+        pb, pt = _pairs_in_reach(battery_ecef, params.max_range_m, r)
+        if not pb.size:
+            continue
         alt_m = _band_heights_m(r, limits)
-        chunk = max(1, _CHUNK_ELEMENTS // (group.size * k))
-        parts = [_window_chunk(battery_ecef, params, slice(i, i + chunk), times_s[:k], r, live, alt_m,
-                               t_now_s, ka_delay_s) for i in range(0, n_b, chunk)]
+        chunk = max(1, _CHUNK_ELEMENTS // k)
+        parts = [_window_pairs(battery_ecef, params, pb[i:i + chunk], pt[i:i + chunk], times_s[:k], r, live, alt_m,
+                               t_now_s, ka_delay_s) for i in range(0, pb.size, chunk)]
         for j, field_parts in enumerate(zip(*parts)):
             if j == 0:
-                out[0][:, group, :k] = np.concatenate(field_parts, axis=0)
+                out[0][pb, group[pt], :k] = np.concatenate(field_parts, axis=0)
             else:
-                out[j][:, group] = np.concatenate(field_parts, axis=0)
+                out[j][pb, group[pt]] = np.concatenate(field_parts, axis=0)
     return Windows(*out)
 
 
