@@ -67,6 +67,14 @@ def solve(problem: WtaProblem, solver: str = "auto", *, budget_s: float | None =
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r} (expected one of: {', '.join(SOLVERS)})")
     start = time.perf_counter()
+    engageable = problem.pk > 0
+    if solver in ("auto", "exact") and engageable.sum(axis=0).max(initial=0) <= 1 \
+            and engageable.sum(axis=1).max(initial=0) <= 1:
+        # Every battery and threat in at most one engageable pair: independent one-pair problems,
+        # each solved exactly by the greedy (its marginal gains fall with every shot).
+        counts = greedy(problem)
+        objective = problem.objective(counts)
+        return WtaSolution(counts, objective, objective, "exact", time.perf_counter() - start)
     if solver == "auto":
         solver = "exact" if np.count_nonzero(problem.pk > 0) <= AUTO_EXACT_PAIRS else "fast"
     if solver == "greedy":
