@@ -67,6 +67,10 @@ def covariance_intersection(x: np.ndarray, P: np.ndarray, valid: np.ndarray | No
     return x_f, 0.5 * (P_f + P_f.swapaxes(-1, -2))
 
 
+#: Generalised eigenvalues within this of 1 are taken as exactly 1 (the two estimates agree along them).
+EQUAL_EIGEN_TOL = 1e-10
+
+
 def _pair_weight(P1: np.ndarray, P2: np.ndarray, criterion: str) -> np.ndarray:
     """Optimal CI weight omega (K,) of estimate 1 against estimate 2.
 
@@ -90,7 +94,8 @@ def _convex_argmin(a: np.ndarray, c: np.ndarray | None) -> np.ndarray:
     over the last axis of ``a``, ``c`` (K, n) (``1 + omega a > 0`` on [0, 1]).
 
     The derivative ``phi'`` is increasing. Where ``phi'(1) <= 0`` the answer is 1 (also where ``phi'``
-    vanishes, as for equal estimates), else where ``phi'(0) >= 0`` it is 0; otherwise Newton's method
+    vanishes, as for equal estimates: entries of ``a`` within :data:`EQUAL_EIGEN_TOL` of zero are
+    rounding and count as zero, so the answer does not hang on the last bit of an eigensolver), else where ``phi'(0) >= 0`` it is 0; otherwise Newton's method
     on ``phi'`` from the secant point, each step kept inside the bracket of the root (bisection
     otherwise), until no object's omega moves by 1e-13 (quadratic convergence: the last step leaves
     it at the root to rounding).
@@ -103,6 +108,7 @@ def _convex_argmin(a: np.ndarray, c: np.ndarray | None) -> np.ndarray:
         ct = c * t                            # phi' = -sum c a t^2, phi'' = 2 sum c a^2 t^3
         return -np.add.reduce(ct * u, axis=-1), 2.0 * np.add.reduce(ct * u * u, axis=-1)
 
+    a = np.where(np.abs(a) <= EQUAL_EIGEN_TOL, 0.0, a)
     k = len(a)
     d0, _ = derivatives(np.zeros(k))
     d1, _ = derivatives(np.ones(k))
