@@ -129,6 +129,10 @@ class C2Node(Strict):
     lon_deg: Longitude = 0.0
     approval_time_mean_s: float = Field(default=20.0, ge=0)
     approval_time_sd_s: float = Field(default=5.0, ge=0)
+    approval_deadline_s: float | None = Field(
+        default=None, gt=0, description="Longest national decision [s]; a decision not made by then is a "
+        "denial (timeout = deny). Default: no deadline but the engagement window's own.")
+    approval_denial_rate: float = Field(default=0.0, ge=0, le=1, description="Fraction of orders denied.")
 
     @model_validator(mode="after")
     def _national_needs_nation(self) -> C2Node:
@@ -225,6 +229,65 @@ class Assignment(Strict):
     expected_threats: list[ExpectedThreats] = []
 
 
+# --------------------------------------------------------------------------------------------------
+# National policies: data-sharing agreements, consent to intercepts over territory, rules of
+# engagement, changes of command authority. In the scenario (``policies``) or in policy files a
+# nation owns (``policy_files``); at most one policy per nation.
+
+InfoKind = Literal["plots", "tracks", "threat_assessments", "launch_estimates", "sensor_identity",
+                   "battery_status"]
+#: ``alliance``: the alliance C2 node and every member nation; ``nobody``; or a list of nation ids and
+#: ``alliance_c2`` (the alliance C2 node alone).
+Recipients = Literal["alliance", "nobody"] | list[Identifier]
+
+
+class SharingRule(Strict):
+    """Who may receive one kind of a nation's information, and how it is reduced before release."""
+
+    info: InfoKind
+    to: Recipients = "alliance"
+    coarsen_m: float = Field(default=0.0, ge=0, description=(
+        "plots, tracks: positions rounded to a grid of this size [m] and the covariance widened by the "
+        "rounding's variance (grid^2 / 12 per axis) before release."))
+
+
+class Overflight(Strict):
+    """Consent to intercepts over the nation's territory (intercept point or debris footprint)."""
+
+    intercepts_by: Recipients = Field(default="alliance", description=(
+        "Nations whose batteries may intercept over this territory (its own always may)."))
+    over_third_countries: bool = Field(default=True, description=(
+        "May this nation's batteries intercept over a country that is neither its own nor the "
+        "defended asset's nation?"))
+
+
+class AuthorityChange(Strict):
+    """A change of command authority of some of the nation's batteries during the run."""
+
+    batteries: list[Identifier] | Literal["all"] = "all"
+    to: Authority
+    at_s: float | None = Field(default=None, ge=0)
+    on: Literal["first_launch_detected"] | None = None
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> AuthorityChange:
+        if (self.at_s is None) == (self.on is None):
+            raise ValueError("give either 'at_s' or 'on' (expected exactly one trigger)")
+        return self
+
+
+class Policy(Strict):
+    """One nation's rules. Information kinds without a sharing rule go to the whole alliance."""
+
+    nation: Identifier
+    sharing: list[SharingRule] = []
+    overflight: Overflight = Overflight()
+    engage_classes: list[Identifier] | None = Field(default=None, description=(
+        "Rules of engagement: missile classes (catalog names) the nation's batteries may engage, judged "
+        "from each track's estimated ground range; default: all."))
+    authority_changes: list[AuthorityChange] = []
+
+
 class Settings(Strict):
     duration_s: float = Field(gt=0, le=36_000)
     seed: int = Field(default=0, ge=0)
@@ -248,3 +311,6 @@ class Scenario(Strict):
     threats: list[Threat] = Field(min_length=1)
     doctrine: Doctrine = Doctrine()
     assignment: Assignment = Assignment()
+    policies: list[Policy] = []
+    policy_files: list[str] = Field(default=[], description=(
+        "YAML files, relative to the scenario file, each holding one policy or a list of them."))
