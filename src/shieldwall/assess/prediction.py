@@ -145,15 +145,16 @@ def _sample(r: np.ndarray, v: np.ndarray, h: float, tau_s: np.ndarray, t_land_s:
     """Positions (T, n, 3) and ``alive`` (T, n) at flight times ``tau_s`` (T, n) of flights with states
     ``r``, ``v`` (T, S+1, 3) every ``h`` [s]: cubic Hermite inside each step; from the ground crossing at
     ``t_land_s`` (T,) on, not alive and held at ``impact`` (T, 3)."""
-    (t, n), s1 = tau_s.shape, r.shape[1] - 1
-    k = np.clip(np.ceil(tau_s / h - 1e-9).astype(int) - 1, 0, max(s1 - 1, 0))
-    u = np.clip(tau_s / h - k, 0.0, 1.0)
-    rows = np.repeat(np.arange(t), n)
-    kk = k.reshape(-1)
-    k1 = np.minimum(kk + 1, s1)
-    pos = _hermite_state(r[rows, kk], v[rows, kk], r[rows, k1], v[rows, k1], h, u.reshape(-1))[0]
+    s1 = r.shape[1] - 1
     alive = tau_s < t_land_s[:, None]
-    return np.where(alive[..., None], pos.reshape(t, n, 3), impact[:, None, :]), alive
+    rows, cols = np.nonzero(alive)  # only the samples in flight are interpolated
+    tau = tau_s[rows, cols]
+    k = np.clip(np.ceil(tau / h - 1e-9).astype(int) - 1, 0, max(s1 - 1, 0))
+    u = np.clip(tau / h - k, 0.0, 1.0)
+    k1 = np.minimum(k + 1, s1)
+    out = np.broadcast_to(impact[:, None, :], (*tau_s.shape, 3)).copy()
+    out[rows, cols] = _hermite_state(r[rows, k], v[rows, k], r[rows, k1], v[rows, k1], h, u)[0]
+    return out, alive
 
 
 def _grid(tau0_s: np.ndarray, step_s: float, n: int) -> np.ndarray:

@@ -83,48 +83,77 @@ def _band_heights_m(r_ecef: np.ndarray, limits_m: np.ndarray) -> np.ndarray:
     return lo
 
 
-def _window_pairs(battery_ecef, params, pb, pt, times_s, r_ecef, alive, alt_m, t_now_s, ka_delay_s):
-    """Window fields (P, ...) of the (battery ``pb``, threat ``pt``) pairs; see :func:`engagement_windows`."""
+def _window_pairs(battery_ecef, params, pb, pt, idx, valid, times_s, r_ecef, alive, alt_m, t_now_s, ka_delay_s):
+    """Window fields of the (battery ``pb``, threat ``pt``) pairs (P,) over their samples ``idx`` (P, W)
+    (``valid`` (P, W): which of them count); the feasibility (P, W) and the (P,) summaries of
+    :func:`engagement_windows`."""
     def col(a: np.ndarray) -> np.ndarray:  # (B,) -> (P, 1)
         return a[pb, None]
 
-    r = r_ecef[pt]
+    rows = pt[:, None]
+    r = r_ecef[rows, idx]
     dx = r[..., 0] - col(battery_ecef[:, 0])
     dy = r[..., 1] - col(battery_ecef[:, 1])
     dz = r[..., 2] - col(battery_ecef[:, 2])
     dist_m = np.sqrt(dx * dx + dy * dy + dz * dz)
     del dx, dy, dz, r
     fly_s = flyout_time_s(dist_m, col(params.burnout_speed_ms), col(params.burn_time_s))
-    alt = alt_m[pt]
-    feasible = (alive[pt] & (alt >= col(params.min_alt_m)) & (alt <= col(params.max_alt_m))
-                & (dist_m <= col(params.max_range_m)) & (t_now_s + col(params.reaction_time_s) + fly_s <= times_s))
-    n_k = len(times_s)
+    alt = alt_m[rows, idx]
+    times = times_s[idx]
+    feasible = (valid & alive[rows, idx] & (alt >= col(params.min_alt_m)) & (alt <= col(params.max_alt_m))
+                & (dist_m <= col(params.max_range_m)) & (t_now_s + col(params.reaction_time_s) + fly_s <= times))
+    n_w = idx.shape[1]
     any_ok = feasible.any(axis=-1)
-    k_first = np.argmax(feasible, axis=-1)
-    k_last = n_k - 1 - np.argmax(feasible[..., ::-1], axis=-1)
-    earliest = np.where(any_ok, times_s[k_first], np.nan)
-    latest = np.where(any_ok, times_s[k_last], np.nan)
-    launch = np.where(any_ok, earliest - np.take_along_axis(fly_s, k_first[..., None], axis=-1)[..., 0], np.nan)
+    k_first = np.argmax(feasible, axis=-1)[:, None]
+    k_last = n_w - 1 - np.argmax(feasible[..., ::-1], axis=-1)[:, None]
+    earliest = np.where(any_ok, np.take_along_axis(times, k_first, axis=-1)[:, 0], np.nan)
+    latest = np.where(any_ok, np.take_along_axis(times, k_last, axis=-1)[:, 0], np.nan)
+    launch = np.where(any_ok, earliest - np.take_along_axis(fly_s, k_first, axis=-1)[:, 0], np.nan)
     # Second shot: launched after kill assessment of the first intercept plus reaction time.
     second_ready = earliest + ka_delay_s[pb] + params.reaction_time_s[pb]
-    spare = np.where(feasible & (times_s > earliest[..., None]), times_s - (second_ready[..., None] + fly_s), -np.inf)
+    spare = np.where(feasible & (times > earliest[:, None]), times - (second_ready[:, None] + fly_s), -np.inf)
     slack = spare.max(axis=-1)
     sls = slack >= 0.0
     return feasible, earliest, latest, launch, sls, np.where(sls, slack, np.nan)
 
 
-def _pairs_in_reach(battery_ecef, max_range_m, r_ecef) -> tuple[np.ndarray, np.ndarray]:
-    """(battery, threat) pairs whose trajectory may come within range: every sample lies within
-    ``_COARSE / 2`` steps of one of every ``_COARSE``-th sample (the last included), so within that
-    many times the largest step of it, which lower-bounds its distance to the battery. Rows sorted by
-    battery, then threat."""
-    n_k = r_ecef.shape[1]
-    coarse = r_ecef[:, np.unique(np.r_[np.arange(0, n_k, _COARSE), n_k - 1])]
+def _pairs_in_reach(battery_ecef, max_range_m, r_ecef) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(battery, threat) pairs whose trajectory may come within range, and the span [lo, hi] of samples
+    (each (P,)) that may: every sample lies within ``_COARSE / 2`` steps of one of every ``_COARSE``-th
+    sample (the last included), so within that many times the largest step of it, which lower-bounds
+    its distance to the battery; a sample in range is within ``_COARSE / 2`` samples of a coarse sample
+    that passes that bound. Rows sorted by battery, then threat."""
+    n_t, n_k = r_ecef.shape[:2]
+    at = np.unique(np.r_[np.arange(0, n_k, _COARSE), n_k - 1])
+    coarse = r_ecef[:, at].reshape(-1, 3)
     with np.errstate(invalid="ignore"):
-        step = np.nan_to_num(np.nanmax(np.linalg.norm(np.diff(r_ecef, axis=1), axis=-1), initial=0.0))
-        d = np.linalg.norm(coarse[None] - battery_ecef[:, None, None, :], axis=-1)
-    nearest = np.where(np.isfinite(d), d, np.inf).min(axis=-1)
-    return np.nonzero(nearest <= max_range_m[:, None] + step * (_COARSE // 2))
+        steps = np.diff(r_ecef, axis=1)
+        step = np.nan_to_num(np.sqrt(np.nanmax(np.einsum("tki,tki->tk", steps, steps), initial=0.0)))
+    # Squared distances by one product: |c|^2 - 2 c.b + |b|^2 (rounding far below the margins used).
+    d2 = (np.einsum("ni,ni->n", coarse, coarse)[None, :] - 2.0 * (battery_ecef @ coarse.T)
+          + np.einsum("bi,bi->b", battery_ecef, battery_ecef)[:, None]).reshape(len(battery_ecef), n_t, at.size)
+    reach = (max_range_m + step * (_COARSE // 2)) ** 2
+    near = np.nan_to_num(d2, nan=np.inf) <= reach[:, None, None]
+    pb, pt = np.nonzero(near.any(axis=-1))
+    hits = near[pb, pt]
+    lo = at[np.argmax(hits, axis=-1)] - _COARSE // 2
+    hi = at[at.size - 1 - np.argmax(hits[:, ::-1], axis=-1)] + _COARSE // 2
+    return pb, pt, np.maximum(lo, 0), np.minimum(hi, n_k - 1)
+
+
+def _band_spans(alt_m: np.ndarray, alive: np.ndarray, min_m: np.ndarray, max_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last sample (each (L, T)) at which each threat flies inside each altitude band
+    [min_m, max_m] (L,) (``alt_m``, ``alive`` (T, K)); last < first where it never does."""
+    inside = alive[None] & (alt_m[None] >= min_m[:, None, None]) & (alt_m[None] <= max_m[:, None, None])
+    n_k = alt_m.shape[1]
+    return np.argmax(inside, axis=-1), np.where(inside.any(axis=-1), n_k - 1 - np.argmax(inside[..., ::-1], axis=-1), -1)
+
+
+def _width_buckets(width: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """Pairs grouped by sample-span width, each group padded to the next power of two (at least 8)
+    so that padding wastes at most half of any group: (padded width, pair indices)."""
+    padded = np.maximum(8, 1 << np.ceil(np.log2(np.maximum(width, 1))).astype(int))
+    return [(int(w), np.flatnonzero(padded == w)) for w in np.unique(padded)]
 
 
 def engagement_windows(battery_ecef: np.ndarray, params: InterceptorParams, times_s: np.ndarray,
@@ -141,6 +170,10 @@ def engagement_windows(battery_ecef: np.ndarray, params: InterceptorParams, time
     the earliest one satisfies ``earliest + ka_delay + reaction_time + flyout_time <= times_s[k]``; the
     largest ``times_s[k] - (earliest + ka_delay + reaction_time + flyout_time)`` over them is the time to
     spare for the second shot.
+
+    Only samples that can matter are examined: threats go in groups of similar flight length, each cut
+    after its last live sample; each (battery, threat) pair looks only at the span of samples where the
+    threat may be within the battery's range (a coarse screen) and flies inside its altitude band.
     """
     battery_ecef = np.asarray(battery_ecef, float).reshape(-1, 3)
     n_b = len(battery_ecef)
@@ -152,29 +185,42 @@ def engagement_windows(battery_ecef: np.ndarray, params: InterceptorParams, time
         raise ValueError(f"params describe {params.pk.shape[0]} batteries, battery_ecef {n_b}")
     params = InterceptorParams(*(np.broadcast_to(getattr(params, f.name), (n_b,)) for f in fields(params)))
     limits = np.concatenate([params.min_alt_m, params.max_alt_m])
+    bands, band_of = np.unique(np.c_[params.min_alt_m, params.max_alt_m], axis=0, return_inverse=True)
+    band_of = band_of.reshape(-1)
     n_t, n_k = alive.shape
     out = [np.zeros((n_b, n_t, n_k), bool), *(np.full((n_b, n_t), np.nan) for _ in range(3)),
            np.zeros((n_b, n_t), bool), np.full((n_b, n_t), np.nan)]
-    # Threats in groups of similar flight length, each cut after its last live sample: trajectories
-    # are padded to the longest one, and most samples of a mixed raid are past their threat's impact.
+    # Trajectories are padded to the longest one, and most samples of a mixed raid are past their
+    # threat's impact: threats of similar flight length go together, cut after their last live sample.
     span = np.where(alive.any(axis=1), n_k - np.argmax(alive[:, ::-1], axis=1), 0) if n_k else np.zeros(n_t, int)
     for group in np.array_split(np.argsort(span, kind="stable"), min(_LENGTH_GROUPS, max(n_t, 1))):
         k = int(span[group].max(initial=0))
         if not k:
             continue
         r, live = r_ecef[group, :k], alive[group, :k]
-        pb, pt = _pairs_in_reach(battery_ecef, params.max_range_m, r)
+        pb, pt, lo, hi = _pairs_in_reach(battery_ecef, params.max_range_m, r)
         if not pb.size:
             continue
         alt_m = _band_heights_m(r, limits)
-        chunk = max(1, _CHUNK_ELEMENTS // k)
-        parts = [_window_pairs(battery_ecef, params, pb[i:i + chunk], pt[i:i + chunk], times_s[:k], r, live, alt_m,
-                               t_now_s, ka_delay_s) for i in range(0, pb.size, chunk)]
-        for j, field_parts in enumerate(zip(*parts)):
-            if j == 0:
-                out[0][pb, group[pt], :k] = np.concatenate(field_parts, axis=0)
-            else:
-                out[j][pb, group[pt]] = np.concatenate(field_parts, axis=0)
+        band_lo, band_hi = _band_spans(alt_m, live, bands[:, 0], bands[:, 1])
+        lo = np.maximum(lo, band_lo[band_of[pb], pt])
+        hi = np.minimum(hi, band_hi[band_of[pb], pt])
+        keep = hi >= lo
+        pb, pt, lo, hi = pb[keep], pt[keep], lo[keep], hi[keep]
+        for width, rows in _width_buckets(hi - lo + 1):
+            chunk = max(1, _CHUNK_ELEMENTS // width)
+            for i in range(0, rows.size, chunk):
+                part = rows[i:i + chunk]
+                offset = np.arange(width)
+                idx = lo[part, None] + offset
+                valid = offset <= (hi - lo)[part, None]
+                idx = np.minimum(idx, k - 1)
+                feasible, *summary = _window_pairs(battery_ecef, params, pb[part], pt[part], idx, valid,
+                                                   times_s[:k], r, live, alt_m, t_now_s, ka_delay_s)
+                p, w = np.nonzero(feasible)
+                out[0][pb[part][p], group[pt[part][p]], idx[p, w]] = True
+                for j, values in enumerate(summary, start=1):
+                    out[j][pb[part], group[pt[part]]] = values
     return Windows(*out)
 
 
