@@ -9,10 +9,11 @@ The public surface is small and stable::
     result.write("runs/small")
 """
 
-from shieldwall.api import Run, run
-from shieldwall.errors import PlanningError, ScenarioError, ShieldwallError
-from shieldwall.scenario.loader import load_scenario
-from shieldwall.scenario.schema import Scenario
+__version__ = "0.1.0"  # before the imports: modules below read it
+
+from shieldwall.api import Run, run  # noqa: E402
+from shieldwall.errors import PlanningError, ScenarioError, ShieldwallError  # noqa: E402
+from shieldwall.scenario.loader import load_scenario  # noqa: E402
+from shieldwall.scenario.schema import Scenario  # noqa: E402
 
 __all__ = ["PlanningError", "Run", "Scenario", "ScenarioError", "ShieldwallError", "load_scenario", "run"]
-__version__ = "0.1.0"

@@ -16,6 +16,7 @@ import pandas as pd
 import yaml
 
 from shieldwall.analysis.metrics import compute_metrics
+from shieldwall.policy.audit import AuditChain, write_audit
 from shieldwall.scenario.loader import load_scenario
 from shieldwall.scenario.schema import Scenario
 from shieldwall.sensors.coverage import coverage_footprint
@@ -29,7 +30,9 @@ COVERAGE_ALT_M = 100_000.0
 @dataclass(frozen=True)
 class Run:
     """The record of one run: ``metrics`` (dict), ``events``, ``tracks`` and ``picture`` (DataFrames;
-    ``picture`` scores each recorded alliance picture against truth: OSPA, GOSPA and SIAP counts)."""
+    ``picture`` scores each recorded alliance picture against truth: OSPA, GOSPA and SIAP counts) and
+    ``audit``, the sealed hash chain of every decision a policy rule touched
+    (:mod:`shieldwall.policy.audit`; its entry count and head hash are in ``metrics["audit"]``)."""
 
     scenario: Scenario
     seed: int
@@ -37,6 +40,7 @@ class Run:
     events: pd.DataFrame
     tracks: pd.DataFrame
     picture: pd.DataFrame
+    audit: AuditChain
 
     def metrics_json(self) -> str:
         """``metrics.json`` text: sorted keys, so the same run gives the same bytes."""
@@ -64,6 +68,7 @@ class Run:
         self.tracks.to_parquet(out / "tracks.parquet", index=False)
         self.picture.to_parquet(out / "picture.parquet", index=False)
         (out / "metrics.json").write_text(self.metrics_json(), encoding="utf-8")
+        write_audit(out / "audit.jsonl", self.audit)
         report = out / "report.html"
         report.write_text(self.report_html(), encoding="utf-8")
         return report
@@ -91,4 +96,7 @@ def run(scenario: Scenario | str | Path, seed: int | None = None,
     metrics = compute_metrics(scenario, events, sim.threats.ids, sim.threats.classes, seed=seed,
                               messages_sent=sim.messages_sent, messages_lost=sim.messages_lost, picture=picture,
                               tracks=tracks)
-    return Run(scenario, seed, metrics, events, tracks, picture)
+    for nation, count in sim.tracks_contributed().items():
+        metrics["nations"][nation]["tracks_contributed"] = count
+    metrics["audit"] = {"entries": len(sim.audit.entries), "head": sim.audit.head}
+    return Run(scenario, seed, metrics, events, tracks, picture, sim.audit)

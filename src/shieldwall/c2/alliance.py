@@ -1,6 +1,7 @@
 """Alliance BMD operations node: fuses national track reports into system tracks, evaluates threats,
-warns every nation, and tasks the batteries placed under alliance control (``delegated`` directly,
-``national_approval`` through their nation)."""
+warns the nations (as the agreements of the nations whose tracks a warning rests on allow), and tasks
+the batteries placed under alliance control (``delegated`` directly, ``national_approval`` through
+their nation), following each nation's changes of authority."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from shieldwall.assess.launch import estimate_launch_point
 from shieldwall.c2.deconfliction import EngagementBook
 from shieldwall.c2.node import Output, Record, Send, Timer
 from shieldwall.c2.planner import CycleGate, Evaluation, PredictionMemo, PlanningContext, evaluate, plan_cycle
-from shieldwall.comms.messages import EngagementStatus, ThreatWarning, TrackReport
+from shieldwall.comms.messages import AuthorityChange, EngagementStatus, ThreatWarning, TrackReport
+from shieldwall.policy.release import share
+from shieldwall.policy.rules import PolicyBook
 from shieldwall.tracking.fusion import FusionCentre
 
 
@@ -18,7 +21,7 @@ class AllianceNode:
     """The alliance node; ``national_nodes`` maps nation id → its C2 node id."""
 
     def __init__(self, node_id: str, planner: PlanningContext, fusion: FusionCentre,
-                 national_nodes: dict[str, str], decision_period_s: float):
+                 national_nodes: dict[str, str], decision_period_s: float, policy: PolicyBook | None = None):
         self.id = node_id
         self.planner = planner
         self.fusion = fusion
@@ -28,6 +31,9 @@ class AllianceNode:
         self._warned: set[int] = set()
         self._memo = PredictionMemo()
         self._gate = CycleGate()
+        self.policy = policy if policy is not None else PolicyBook((), {})
+        self._sensors: dict[tuple[str, int], list[str]] = {}  # (nation, national track) -> its sensors
+        self._contributors: dict[int, tuple[str, ...]] = {}  # system track -> nations behind it
 
     def start(self, t_s: float) -> list[Output]:
         return [Timer(t_s + self.decision_period_s, "decide")]
@@ -35,10 +41,21 @@ class AllianceNode:
     def on_message(self, t_s: float, msg: object) -> list[Output]:
         if isinstance(msg, TrackReport):
             self.fusion.ingest(msg.nation, msg.ids, msg.x, msg.P, msg.t_update_s)
+            for k, track in enumerate(msg.ids.tolist()):
+                named = msg.track_sensors[k] if msg.track_sensors.shape[1] else []
+                self._sensors[(msg.nation, track)] = [s for s, on in zip(msg.sensor_ids, named) if on]
         elif isinstance(msg, EngagementStatus):
+            self.planner.observe_launch(msg, own=msg.order_id.startswith(self.id + "-"))
             self.planner.refund(self.book.observe(msg))
-            if msg.status == "launched":  # share with every nation for de-confliction
-                return [Send(node, msg) for nation, node in self.national_nodes.items() if nation != msg.nation]
+            if msg.status == "launched":  # share with the other nations for de-confliction
+                out: list[Output] = []
+                for nation, node in self.national_nodes.items():
+                    if nation != msg.nation:
+                        out += share(self.policy, msg.nation, node, msg)
+                return out
+        elif isinstance(msg, AuthorityChange):
+            for battery in msg.batteries:
+                self.planner.set_authority(battery, msg.authority)
         return []
 
     def on_timer(self, t_s: float, key: str) -> list[Output]:
@@ -52,7 +69,8 @@ class AllianceNode:
         out.append(Record("picture", {"ids": ev.track_ids, "x": ev.x, "P_pos_m": np.sqrt(
             np.trace(tracks.P[:, :3, :3], axis1=1, axis2=2))}))
         out += self._warn(ev)
-        out += plan_cycle(self.planner, ev, self.book, self._memo)
+        self._contributors = {int(i): tracks.nations_of(k) for k, i in enumerate(tracks.ids.tolist())}
+        out += plan_cycle(self.planner, ev, self.book, self._memo, self._track_sources)
         self._gate.ran(t_s, ids, self.book, self.planner)
         return out
 
@@ -81,5 +99,11 @@ class AllianceNode:
                                                    "detail": ",".join(names),
                                                    "lat_deg": warning.impact_lat_deg, "lon_deg": warning.impact_lon_deg,
                                                    "pos_ecef": ev.x[i, :3]}))
-            out += [Send(node, warning) for node in self.national_nodes.values()]
+            for node in self.national_nodes.values():
+                out += share(self.policy, "", node, warning, self._contributors.get(track) or ("",))
         return out
+
+    def _track_sources(self, track: int) -> list[dict]:
+        """The national tracks and sensors behind system track ``track``."""
+        return [{"nation": nation, "track": local, "sensors": self._sensors.get((nation, local), [])}
+                for nation, local in self.fusion.sources(track)]

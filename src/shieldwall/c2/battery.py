@@ -3,19 +3,23 @@ and reports engagement status for de-confliction."""
 
 from __future__ import annotations
 
-from shieldwall.c2.node import WORLD, Output, Record, Send, Timer
+from shieldwall.c2.node import WORLD, Audit, Output, Record, Send, Timer
 from shieldwall.c2.specs import BatterySpec
 from shieldwall.comms.messages import EngagementOrder, EngagementStatus, LaunchCommand
+from shieldwall.policy.release import share
+from shieldwall.policy.rules import PolicyBook
 
 
 class BatteryNode:
-    """One fire unit; ``status_to`` lists the nodes told of every launch or refusal."""
+    """One fire unit; ``status_to`` lists the nodes told of every launch or refusal (another nation's
+    node only as the nation's ``battery_status`` agreement allows)."""
 
-    def __init__(self, spec: BatterySpec, status_to: tuple[str, ...]):
+    def __init__(self, spec: BatterySpec, status_to: tuple[str, ...], policy: PolicyBook | None = None):
         self.id = spec.id
         self.spec = spec
         self.inventory = spec.inventory
         self.status_to = status_to
+        self.policy = policy if policy is not None else PolicyBook((), {})
         self._pending: dict[str, EngagementOrder] = {}
         self._busy_until: list[float] = []  # intercept times of engagements in progress
 
@@ -25,9 +29,16 @@ class BatteryNode:
     def _status(self, t_s: float, order: EngagementOrder, status: str, shots: int) -> list[Output]:
         msg = EngagementStatus(order.order_id, t_s, self.id, self.spec.nation, order.track, status,
                                order.aim_ecef, order.intercept_s, shots)
-        out: list[Output] = [Send(dest, msg) for dest in self.status_to]
+        out: list[Output] = []
+        for dest in self.status_to:
+            out += share(self.policy, self.spec.nation, dest, msg)
         out.append(Record(status if status != "launched" else "battery_launch_decision",
                           {"battery": self.id, "order": order.order_id, "track": order.track, "value": shots}))
+        fields = {"order": order.order_id, "battery": self.id}
+        if status == "launched":
+            out.append(Audit("launch", f"authority:{self.id}", {**fields, "shots": shots}))
+        else:
+            out.append(Audit("refused", f"authority:{self.id}", {**fields, "reason": status}))
         return out
 
     def on_message(self, t_s: float, msg: object) -> list[Output]:

@@ -48,7 +48,9 @@ class EngagementBook:
                                                order.intercept_s, order.shots, "ordered")
 
     def observe(self, status: EngagementStatus) -> Engagement | None:
-        """Fold a status message into the book (own orders by id; others' by position).
+        """Fold a status message into the book (own orders by id; others' by position). Another node's
+        ``reserved`` order or ``launched`` engagement puts its threat off limits until kill assessment;
+        its failure (any other status) lifts the reservation.
 
         Returns the own engagement an order failure (anything but ``launched``) cancels, so the planner
         can take its shots back into its inventory; None otherwise.
@@ -56,12 +58,13 @@ class EngagementBook:
         self.version += 1
         own = status.order_id in self._own
         book = self._own if own else self._others
-        if status.status == "launched":
+        if status.status in ("launched", "reserved"):  # a reservation: another node's order, not yet fired
+            state = "launched" if status.status == "launched" else "ordered"
             entry = book.get(status.order_id)
             if entry is None:
                 book[status.order_id] = Engagement(status.order_id, status.battery, -1, status.target_ecef,
-                                                   status.intercept_s, status.shots, "launched")
-            else:
+                                                   status.intercept_s, status.shots, state)
+            elif state == "launched":
                 entry.state, entry.shots = "launched", status.shots
             return None
         cancelled = book.pop(status.order_id, None)

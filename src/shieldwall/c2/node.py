@@ -1,7 +1,7 @@
 """What a node may return: messages to send, timers to set, and records for the run log.
 
 Nodes are pure: they consume ``(time, message)`` or ``(time, timer key)`` and return a list of these
-outputs. They never read truth, the wall clock or a socket; a shell (the simulation engine or the
+outputs (and :class:`Audit` entries for decisions a policy rule touched). They never read truth, the wall clock or a socket; a shell (the simulation engine or the
 exercise runtime) carries the outputs out.
 """
 
@@ -35,7 +35,17 @@ class Record:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Audit:
+    """An entry for the run's tamper-evident audit log: a decision that the policy rule ``rule`` touched
+    (:mod:`shieldwall.policy.audit`), with its named, JSON-safe fields."""
+
+    kind: str
+    rule: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
 #: Destination name of effector commands (interceptor launches) that act on the world.
 WORLD = "world"
 
-Output = Send | Timer | Record
+Output = Send | Timer | Record | Audit

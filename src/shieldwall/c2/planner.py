@@ -6,6 +6,7 @@ Everything here works on the node's own picture (tracks it received), never on t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,12 +18,15 @@ from shieldwall.assess.prediction import (ImpactPrediction, SigmaFlightStore, ca
                                           predict_trajectories)
 from shieldwall.assess.threat import endangered_assets
 from shieldwall.c2.deconfliction import Engagement, EngagementBook
-from shieldwall.c2.node import Output, Record, Send
+from shieldwall.c2.node import Audit, Output, Record, Send
 from shieldwall.c2.specs import AssetTable, BatterySpec, DoctrineSpec
-from shieldwall.comms.messages import EngagementOrder
+from shieldwall.comms.messages import EngagementOrder, EngagementStatus
 from shieldwall.engage.problem import WtaProblem
 from shieldwall.engage.solvers import solve
 from shieldwall.engage.windows import InterceptorParams, engagement_windows
+from shieldwall.policy.caveats import Caveats
+from shieldwall.policy.release import share
+from shieldwall.policy.rules import PolicyBook
 from shieldwall.tracking.ekf import predict
 
 #: Trajectory prediction grid step [s] used for windows and de-confliction, and the RK4 step [s] of
@@ -55,15 +59,27 @@ ENGAGEMENT_QUALITY_SIGMAS = 2.0
 
 @dataclass(slots=True)
 class PlanningContext:
-    """What a planning node knows of the forces it tasks; ``extra_delay_s`` (B,) adds each battery's
-    expected approval time to its reaction time."""
+    """What a planning node knows of the batteries it may task and the rules it plans under.
+
+    ``role`` says which batteries it tasks: ``"alliance"`` those not under ``national_only``
+    authority, ``"national"`` its nation's ``national_only`` ones; authority can change during a run
+    (:meth:`set_authority`). ``extra_delay_s`` (B,) is each battery's expected national approval time
+    [s], added to its reaction time while it is under ``national_approval`` (orders then go through
+    its national node). ``policy`` (default: no rules) supplies the caveats checked on every pair;
+    ``peers`` are the other planning nodes told of each order (a target reservation)."""
 
     node_id: str
     batteries: list[BatterySpec]
     assets: AssetTable
     doctrine: DoctrineSpec
     extra_delay_s: np.ndarray
-    route_via: dict[str, str] = field(default_factory=dict)  # battery id → node that must see the order first
+    role: str = "alliance"
+    policy: PolicyBook | None = None
+    peers: tuple[str, ...] = ()
+    caveats: Caveats | None = None
+    authority: list[str] = field(init=False)
+    tasked: np.ndarray = field(init=False)  # (B,) bool: batteries this node may task now
+    route_via: dict[str, str] = field(init=False)  # battery id → node that must see the order first
     inventory: np.ndarray = field(init=False)  # rounds not yet promised to an order, per battery
     params: InterceptorParams = field(init=False)
     battery_ecef: np.ndarray = field(init=False)
@@ -77,26 +93,55 @@ class PlanningContext:
     expected_value: np.ndarray = field(init=False)  # (E,)
     expected_pk: np.ndarray = field(init=False)  # (B, E)
     _seen: dict[int, set[int]] = field(init=False, default_factory=dict)  # asset -> tracks seen at it
+    _base_reaction_s: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         b = self.batteries
         self.inventory = np.array([x.inventory for x in b], int)
         self.battery_ecef = np.array([x.ecef for x in b]).reshape(-1, 3)
+        self._base_reaction_s = np.array([x.reaction_time_s for x in b], float)
         self.params = InterceptorParams(
             burnout_speed_ms=np.array([x.burnout_speed_ms for x in b]),
             burn_time_s=np.array([x.burn_time_s for x in b]),
             min_alt_m=np.array([x.min_alt_m for x in b]),
             max_alt_m=np.array([x.max_alt_m for x in b]),
             max_range_m=np.array([x.max_range_m for x in b]),
-            reaction_time_s=np.array([x.reaction_time_s for x in b]) + self.extra_delay_s,
+            reaction_time_s=self._base_reaction_s.copy(),
             pk=np.array([x.pk for x in b]),
         )
         self._index = {x.id: i for i, x in enumerate(b)}
+        self.authority = [x.authority for x in b]
+        self.tasked = np.zeros(len(b), bool)
+        self.route_via = {}
+        for x in b:
+            self.set_authority(x.id, x.authority)
         self.params_divert_m = np.array([x.divert_m for x in b])
         nations = np.array(self.assets.nations)
         self.defends = np.array([[x.defends is None or n in x.defends for n in nations] for x in b], bool).reshape(len(b), -1)
         self.cost = np.array([self.doctrine.cost_of(x.tier) for x in b], float)
         self._expected_threats()
+
+    def set_authority(self, battery: str, authority: str) -> str | None:
+        """Put ``battery`` under ``authority``; returns the authority it had (None: not one of ours)."""
+        i = self._index.get(battery)
+        if i is None:
+            return None
+        before, self.authority[i] = self.authority[i], authority
+        spec = self.batteries[i]
+        self.tasked[i] = (authority == "national_only") == (self.role == "national")
+        approval = authority == "national_approval"
+        self.params.reaction_time_s[i] = self._base_reaction_s[i] + (self.extra_delay_s[i] if approval else 0.0)
+        if approval and spec.reports_to != self.node_id:
+            self.route_via[spec.id] = spec.reports_to
+        else:
+            self.route_via.pop(spec.id, None)
+        return before
+
+    def observe_launch(self, status: EngagementStatus, own: bool) -> None:
+        """Keep the rounds-on-hand view of a battery another node fired (its launch status)."""
+        i = self._index.get(status.battery)
+        if i is not None and not own and status.status == "launched":
+            self.inventory[i] = max(self.inventory[i] - status.shots, 0)
 
     def _expected_threats(self) -> None:
         """Later waves the multi-stage planner holds inventory for: one column per expected threat,
@@ -271,9 +316,10 @@ def evaluate(t_s: float, ids: np.ndarray, x: np.ndarray, P: np.ndarray, t_state_
 
 
 def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
-               memo: PredictionMemo | None = None) -> list[Output]:
+               memo: PredictionMemo | None = None, sources: Callable[[int], list[dict]] | None = None) -> list[Output]:
     """Assign ready batteries to unengaged threatening tracks and emit the orders (``memo``: the one
-    the evaluation used, to reuse trajectories)."""
+    the evaluation used, to reuse trajectories; ``sources(track)``: the national tracks and sensors
+    behind a track, for the audit log)."""
     t_s = ev.t_s
     ctx.next_due_s = np.inf  # until a feasible pair says otherwise
     later = ctx.expected_still_to_come(ev)  # every evaluation counts the threats seen
@@ -299,7 +345,7 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
     channels = np.maximum(channels - book.busy_channels([b.id for b in ctx.batteries], t_s), 0)
     # Windows only where an order could come of them: batteries with rounds and a free channel, and
     # the unengaged tracks one of them may defend against.
-    bat = np.flatnonzero((ctx.inventory > 0) & (channels > 0) & (allowed & candidates[None, :]).any(axis=1))
+    bat = np.flatnonzero(ctx.tasked & (ctx.inventory > 0) & (channels > 0) & (allowed & candidates[None, :]).any(axis=1))
     cols = np.flatnonzero(candidates & allowed[bat].any(axis=0))
     if not cols.size:
         return []
@@ -316,11 +362,16 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
     due_s = win.launch_s - params.reaction_time_s[:, None] - ctx.doctrine.decision_period_s
     ready = due_s <= t_s
     feasible = allowed[np.ix_(bat, cols)] & np.isfinite(win.earliest_s)
+    out: list[Output] = []
+    if ctx.caveats is not None:
+        feasible, audits = ctx.caveats.check(t_s, ev.track_ids[sel], ev.x[sel], ev.P[sel], ev.impact.impact_ecef[sel],
+                                             threatening[sel], bat, win.earliest_s, times_s, r_ecef, alive, feasible)
+        out += audits
     ctx.next_due_s = float(np.min(due_s[feasible], initial=np.inf))
     quality = feasible & _engagement_quality(ev.P[sel], win.earliest_s - t_s, ctx.params_divert_m[bat])
     usable = ready & quality
     if not usable.any():
-        return []
+        return out
     # One-shot: only what can be fired now. Multi-stage: also every battery that can engage a threat
     # later (judged by its window alone: the track will be better by then), and the expected later
     # waves; only the shots due now become orders.
@@ -330,10 +381,10 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
     problem = WtaProblem(np.r_[value, ctx.expected_value[later]], np.c_[pk, ctx.expected_pk[np.ix_(bat, later)]],
                          ctx.inventory[bat], channels[bat], np.r_[salvo, np.full(later.size, ctx.doctrine.salvo_size)],
                          cost=ctx.cost[bat], one_battery_per_threat=not ctx.doctrine.allow_duplicate_engagements)
-    plan = solve(problem, ctx.doctrine.solver).rows
+    solution = solve(problem, ctx.doctrine.solver)
+    plan = solution.rows
     plan = plan[(plan[:, 1] < cols.size)]
     plan = plan[usable[plan[:, 0], plan[:, 1]]]
-    out: list[Output] = []
     for i, j, n in plan:
         b, t = bat[i], sel[j]
         spec = ctx.batteries[b]
@@ -353,6 +404,28 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
                                     "alt_km": float(alt) / 1e3, "detail": spec.authority,
                                     "pos_ecef": ev.x[t, :3]}))
         out.append(Send(ctx.route_via.get(spec.id, spec.id), order))
+        rules = ([f"defends:{spec.id}"] if spec.defends is not None else []) + (
+            ctx.caveats.rules(int(b), int(j)) if ctx.caveats is not None else [])
+        out.append(Audit("order", f"authority:{spec.id}", {
+            "order": order.order_id, "battery": spec.id, "battery_nation": spec.nation, "track": order.track,
+            "solver": solution.solver, "shots": int(n), "pk": float(params.pk[i]), "value": float(value[j]),
+            "intercept_s": intercept_s, "launch_s": order.launch_s, "authority": ctx.authority[b],
+            "via": ctx.route_via.get(spec.id, ""), "rules": rules,
+            "sources": sources(order.track) if sources is not None else [], "pos_ecef": ev.x[t, :3]}))
+        out += _reserve(ctx, order, spec)
+    return out
+
+
+def _reserve(ctx: PlanningContext, order: EngagementOrder, spec: BatterySpec) -> list[Output]:
+    """Tell the other planning nodes of an order (a target reservation), as the battery's nation's
+    ``battery_status`` agreement allows."""
+    if not ctx.peers:
+        return []
+    status = EngagementStatus(order.order_id, order.issued_s, spec.id, spec.nation, order.track, "reserved",
+                              order.aim_ecef, order.intercept_s, order.shots)
+    out: list[Output] = []
+    for peer in ctx.peers:
+        out += share(ctx.policy, spec.nation, peer, status) if ctx.policy is not None else [Send(peer, status)]
     return out
 
 

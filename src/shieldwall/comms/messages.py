@@ -7,7 +7,7 @@ stays out of the hot path. No message carries truth.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,6 +38,9 @@ class TrackReport:
     x: np.ndarray  # (K, 6) ECEF state at t_update_s
     P: np.ndarray  # (K, 6, 6)
     t_update_s: np.ndarray  # (K,) time of each track's last measurement update
+    sensor_ids: tuple[str, ...] = ()  # (S,) the reporting sensors (empty when withheld by policy)
+    sensor_ecef: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # (S, 3) their sites [m]
+    track_sensors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), bool))  # (K, S) fed track k
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +89,21 @@ class EngagementStatus:
     battery: str
     nation: str
     track: int
-    status: str  # "launched" | "denied" | "expired" | "no_inventory"
+    status: str  # "reserved" (ordered, not yet fired) | "launched" | "denied" | "expired" | "no_inventory" | ...
     target_ecef: np.ndarray  # (3,) where the engaged threat was at t_s, for de-confliction
     intercept_s: float
     shots: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorityChange:
+    """A nation changes the command authority of some of its batteries (national node → alliance)."""
+
+    t_s: float
+    nation: str
+    batteries: tuple[str, ...]
+    authority: str  # "delegated" | "national_approval" | "national_only"
+    rule: str  # the policy entry that made the change
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,4 +103,32 @@ def load_scenario(path: str | Path) -> Scenario:
         # ``!!int abc``, an empty ``!!float``, ``!!timestamp x``) and recurse on very deep nesting.
         raise ScenarioError([Problem(file, "(file)", f"YAML value cannot be built ({type(exc).__name__}: {exc}) "
                                      "(expected valid YAML values, e.g. dates as YYYY-MM-DD, and moderate nesting)")]) from None
+    if isinstance(data, dict) and data.get("policy_files"):
+        data = _with_policy_files(data, Path(path).parent, file)
     return parse_scenario(data, file)
+
+
+def _with_policy_files(data: dict, base: Path, file: str) -> dict:
+    """The scenario data with the policies of its ``policy_files`` (paths relative to ``base``) added to
+    its ``policies`` and the file list cleared. A file holds one policy mapping or a list of them."""
+    files = data["policy_files"]
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise ScenarioError([Problem(file, "policy_files", f"got {files!r} (expected a list of file paths)")])
+    policies = list(data.get("policies") or [])
+    for k, name in enumerate(files):
+        where = f"policy_files[{k}]"
+        try:
+            loaded = yaml.safe_load((base / name).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ScenarioError([Problem(file, where, f"{name!r} not found (expected a policy YAML file relative "
+                                         "to the scenario)")]) from None
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ScenarioError([Problem(file, where, f"{name!r} cannot be read: {first} (expected a YAML "
+                                         "policy file)")]) from None
+        entries = loaded if isinstance(loaded, list) else [loaded]
+        if not all(isinstance(e, dict) for e in entries):
+            raise ScenarioError([Problem(file, where, f"{name!r} holds {type(loaded).__name__} (expected a policy "
+                                         "mapping or a list of them)")])
+        policies += entries
+    return {**data, "policies": policies, "policy_files": []}

@@ -69,6 +69,8 @@ def check_references(s: Scenario, file: str) -> Iterator[Problem]:
     for i, e in enumerate(s.assignment.expected_threats):
         if e.asset not in assets:
             yield _unknown(file, f"assignment.expected_threats[{i}].asset", e.asset, assets, "asset")
+    yield from _policy_problems(s, file, nations)
+    yield from _unreachable_caveats(s, file)
     for i, t in enumerate(s.threats):
         if t.missile_class not in s.catalog.missiles:
             yield _unknown(file, f"threats[{i}].class", t.missile_class, s.catalog.missiles, "missile class")
@@ -84,3 +86,65 @@ def check_references(s: Scenario, file: str) -> Iterator[Problem]:
                           f"{t.missile_class!r} (expected at most {max_km:.0f} km)")
         if rng_km < 50.0:
             yield Problem(file, f"threats[{i}].aim", f"{rng_km:.0f} km from the launch point (expected at least 50 km)")
+
+
+def _policy_problems(s: Scenario, file: str, nations: set[str]) -> Iterator[Problem]:
+    """Unknown nations, classes and batteries named by the policies; two policies for one nation."""
+    recipients = nations | {"alliance_c2"}
+    seen: dict[str, int] = {}
+    battery_nation = {b.id: b.nation for b in s.batteries}
+    for i, p in enumerate(s.policies):
+        where = f"policies[{i}]"
+        if p.nation not in nations:
+            yield _unknown(file, f"{where}.nation", p.nation, nations, "nation")
+        elif p.nation in seen:
+            yield Problem(file, f"{where}.nation", f"{p.nation!r} already has a policy (policies[{seen[p.nation]}]; "
+                          "expected one policy per nation)")
+        seen.setdefault(p.nation, i)
+        kinds: dict[str, int] = {}
+        for j, rule in enumerate(p.sharing):
+            if rule.info in kinds:
+                yield Problem(file, f"{where}.sharing[{j}].info", f"{rule.info!r} already has a rule "
+                              f"(sharing[{kinds[rule.info]}]; expected one rule per kind of information)")
+            kinds.setdefault(rule.info, j)
+            for k, n in enumerate(rule.to if isinstance(rule.to, list) else []):
+                if n not in recipients:
+                    yield _unknown(file, f"{where}.sharing[{j}].to[{k}]", n, recipients, "recipient")
+            if rule.coarsen_m > 0 and rule.info not in ("plots", "tracks"):
+                yield Problem(file, f"{where}.sharing[{j}].coarsen_m", f"coarsening applies to plots and tracks, "
+                              f"not {rule.info!r} (expected coarsen_m only on those)")
+        by = p.overflight.intercepts_by
+        for k, n in enumerate(by if isinstance(by, list) else []):
+            if n not in nations:
+                yield _unknown(file, f"{where}.overflight.intercepts_by[{k}]", n, nations, "nation")
+        for k, c in enumerate(p.engage_classes or []):
+            if c not in s.catalog.missiles:
+                yield _unknown(file, f"{where}.engage_classes[{k}]", c, s.catalog.missiles, "missile class")
+        for j, change in enumerate(p.authority_changes):
+            for k, b in enumerate(change.batteries if isinstance(change.batteries, list) else []):
+                if b not in battery_nation:
+                    yield _unknown(file, f"{where}.authority_changes[{j}].batteries[{k}]", b, battery_nation, "battery")
+                elif battery_nation[b] != p.nation:
+                    yield Problem(file, f"{where}.authority_changes[{j}].batteries[{k}]", f"battery {b!r} belongs to "
+                                  f"{battery_nation[b]!r} (expected a battery of {p.nation!r}: a nation changes the "
+                                  "authority of its own batteries only)")
+
+
+def _unreachable_caveats(s: Scenario, file: str) -> Iterator[Problem]:
+    """A battery whose ``defends`` caveat leaves it no defended asset within its interceptor's reach."""
+    for i, b in enumerate(s.batteries):
+        cls = s.catalog.interceptors.get(b.interceptor_class)
+        if b.defends is None or cls is None:
+            continue
+        mine = [a for a in s.assets if a.nation in b.defends]
+        if not mine:
+            yield Problem(file, f"batteries[{i}].defends", f"{b.id!r} may defend only {b.defends}, which have no "
+                          "defended assets (expected nations with assets)")
+            continue
+        dist_km = [float(great_circle_m(*map(math.radians, (b.lat_deg, b.lon_deg, a.lat_deg, a.lon_deg)))) / 1e3
+                   for a in mine]
+        k = min(range(len(mine)), key=dist_km.__getitem__)
+        if dist_km[k] - mine[k].radius_km > cls.max_range_km:
+            yield Problem(file, f"batteries[{i}].defends", f"{b.id!r} may defend only {b.defends}, but their nearest "
+                          f"asset {mine[k].id!r} is {dist_km[k]:.0f} km away, beyond its {cls.max_range_km:g} km reach "
+                          "(expected a caveat allowing an asset it can reach)")

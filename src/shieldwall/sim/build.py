@@ -3,6 +3,7 @@ list expanded from raids, links and the node graph. Units are converted here, on
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
@@ -134,6 +135,11 @@ def doctrine_spec(s: Scenario) -> DoctrineSpec:
                         d.kill_assessment_delay_s, d.allow_duplicate_engagements, s.settings.decision_period_s,
                         d.min_raid_negation, tuple(sorted(d.interceptor_cost.items())), a.solver, a.planning,
                         tuple((e.asset, e.count, e.probability) for e in a.expected_threats))
+
+
+def scenario_digest(s: Scenario) -> str:
+    """SHA-256 (hex) of the scenario's canonical JSON: names the exact scenario an audit log belongs to."""
+    return hashlib.sha256(s.model_dump_json(by_alias=True).encode("utf-8")).hexdigest()
 
 
 def alliance_node_id(s: Scenario) -> str:

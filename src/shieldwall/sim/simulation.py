@@ -12,19 +12,24 @@ from typing import Any
 
 import numpy as np
 
+from shieldwall import __version__
 from shieldwall.c2.alliance import AllianceNode
 from shieldwall.c2.battery import BatteryNode
-from shieldwall.c2.national import NationalNode
-from shieldwall.c2.node import WORLD, Record, Send, Timer
+from shieldwall.c2.national import ApprovalModel, NationalNode
+from shieldwall.c2.node import WORLD, Audit, Record, Send, Timer
 from shieldwall.c2.planner import PlanningContext
 from shieldwall.c2.sensor import SensorNode
 from shieldwall.comms.messages import LaunchCommand, PlotReport
 from shieldwall.comms.network import Network
+from shieldwall.policy.audit import AuditChain
+from shieldwall.policy.caveats import Caveats
+from shieldwall.policy.rules import PolicyBook, policy_book
+from shieldwall.policy.territory import TerritoryMap
 from shieldwall.scenario.schema import Scenario
 from shieldwall.sensors.infrared import ir_scan
 from shieldwall.sensors.radar import radar_scan
 from shieldwall.sim.build import (alliance_node_id, asset_table, battery_specs, doctrine_spec, link_models,
-                                  plan_threats, sensor_models)
+                                  plan_threats, scenario_digest, sensor_models)
 from shieldwall.sim.engine import Engine
 from shieldwall.sim.recorder import PICTURE_CUTOFF_M, Recorder
 from shieldwall.tracking.fusion import FusionCentre
@@ -70,8 +75,19 @@ class Simulation:
         batteries = battery_specs(s)
         self.battery_specs = {b.id: b for b in batteries}
         alliance_id = alliance_node_id(s)
+        self.alliance_id = alliance_id
+        self.policy = policy = policy_book(s, alliance_id)
+        self.audit = AuditChain({"scenario": s.name, "scenario_sha256": scenario_digest(s), "seed": int(seed),
+                                 "shieldwall": __version__})
+        caveats = _caveat_builder(s, policy, self.assets)
         national_c2 = [c for c in s.c2_nodes if c.kind == "national"]
         national_of = {c.nation: c.id for c in national_c2}
+        approval = {c.id: c for c in national_c2}
+        margin = {b.id: self._approval_margin_s(alliance_id, b, approval) for b in batteries}
+        # Nations that plan for batteries of their own: those with national_only batteries, now or later.
+        planning = {c.id for c in national_c2 if any(
+            b.reports_to == c.id and b.authority == "national_only" for b in batteries) or any(
+            d.nation == c.nation and d.authority == "national_only" for d in policy.delegations)}
         models = sensor_models(s)
         self.nodes: dict[str, Any] = {}
         self._nation_of: dict[str, str] = {}
@@ -82,22 +98,29 @@ class Simulation:
             revisit = [m.revisit_s for x, m in zip(s.sensors, models) if x.reports_to == c.id]
             params = TrackerParams(miss_window_s=max(revisit, default=1.0) + MISS_WINDOW_MARGIN_S,
                                    motion=s.settings.tracker_motion, initiation=s.settings.track_initiation)
+            peers = tuple(sorted(planning - {c.id})) + (alliance_id,)
+            planner = None
+            if c.id in planning:
+                # The nation values only the assets its batteries may defend.
+                defended = None if any(b.defends is None for b in own) else {n for b in own for n in b.defends}
+                planner = PlanningContext(c.id, own, self.assets.of_nations(defended), doctrine, np.zeros(len(own)),
+                                          role="national", policy=policy, peers=peers, caveats=caveats(own))
             self.nodes[c.id] = NationalNode(
-                c.id, c.nation, alliance_id, batteries=own, assets=self.assets, doctrine=doctrine,
-                tracker_params=params, report_period_s=s.settings.track_report_period_s,
-                approval_mean_s=c.approval_time_mean_s, approval_sd_s=c.approval_time_sd_s, rng=rng)
+                c.id, c.nation, alliance_id, planner=planner, tracker_params=params,
+                report_period_s=s.settings.track_report_period_s,
+                approval=ApprovalModel(c.approval_time_mean_s, c.approval_time_sd_s, c.approval_deadline_s,
+                                       c.approval_denial_rate),
+                policy=policy, rng=rng, partners=tuple(sorted(planning - {c.id})))
             self._nation_of[c.id] = c.nation or ""
-        tasked = [b for b in batteries if b.authority != "national_only"]
-        approval = {c.id: c for c in national_c2}
-        extra = np.array([self._approval_margin_s(alliance_id, b, approval) for b in tasked])
-        route_via = {b.id: b.reports_to for b in tasked if b.authority == "national_approval"}
-        planner = PlanningContext(alliance_id, tasked, self.assets, doctrine, extra, route_via)
+        extra = np.array([margin[b.id] for b in batteries])
+        planner = PlanningContext(alliance_id, batteries, self.assets, doctrine, extra, role="alliance", policy=policy,
+                                  peers=tuple(sorted(planning)), caveats=caveats(batteries))
         self.nodes[alliance_id] = AllianceNode(alliance_id, planner, FusionCentre(), national_of,
-                                               s.settings.decision_period_s)
+                                               s.settings.decision_period_s, policy)
         self._nation_of[alliance_id] = ""
         for b in batteries:
             status_to = tuple(dict.fromkeys((b.reports_to, alliance_id)))
-            self.nodes[b.id] = BatteryNode(b, status_to)
+            self.nodes[b.id] = BatteryNode(b, status_to, policy)
             self._nation_of[b.id] = b.nation
         self.sensor_models = models
         self.sensor_nodes = []
@@ -112,10 +135,11 @@ class Simulation:
         self._nowhere = np.zeros((len(t.ids), 3))
 
     def _approval_margin_s(self, alliance_id: str, b, approval) -> float:
-        """Time [s] the alliance budgets for an approval battery's order to come back approved."""
-        if b.authority != "national_approval":
+        """Time [s] the alliance budgets for a battery's order to come back approved while the battery
+        is under ``national_approval`` (0 for a battery with no national node to approve)."""
+        c = approval.get(b.reports_to)
+        if c is None:
             return 0.0
-        c = approval[b.reports_to]
         links = (self.network.route(alliance_id, b.reports_to) or ()) + (self.network.route(b.reports_to, b.id) or ())
         return c.approval_time_mean_s + APPROVAL_SIGMAS * c.approval_time_sd_s + sum(k.latency_s for k in links)
 
@@ -134,6 +158,7 @@ class Simulation:
         for node in self.nodes.values():
             self._apply(node, node.start(0.0))
         e.run(self.scenario.settings.duration_s, progress)
+        self.audit.seal(self.scenario.settings.duration_s)
 
     def _apply(self, node: Any, outputs: list) -> None:
         now = self.engine.now
@@ -147,6 +172,8 @@ class Simulation:
                 self.engine.at(o.t_s, self._timer, node, o.key)
             elif isinstance(o, Record):
                 self._record(now, node, o)
+            elif isinstance(o, Audit):
+                self._audit(now, node, o)
 
     def _send(self, src: str, dst: str, msg: object) -> None:
         self.messages_sent += 1
@@ -250,6 +277,21 @@ class Simulation:
         f.setdefault("nation", self._nation_of.get(node.id, ""))
         self.recorder.event(t_s, rec.kind, node=node.id, **f)
 
+    def _audit(self, t_s: float, node: Any, entry: Audit) -> None:
+        f = dict(entry.fields)
+        pos = f.pop("pos_ecef", None)
+        if pos is not None:  # after-action label of the threat, as for the event log
+            f["threat"] = self._threat_name(self.truth.nearest_threat(t_s, pos, TRUTH_GATE_M)[0])
+        self.audit.append(t_s, node.id, entry.kind, entry.rule, **f)
+
+    def tracks_contributed(self) -> dict[str, int]:
+        """Per nation, the national tracks it released (whole or reduced) to the alliance C2 node."""
+        seen: dict[str, set[int]] = {n.id: set() for n in self.scenario.nations}
+        for e in self.audit.entries:
+            if e["kind"] in ("release", "reduced") and e.get("to") == self.alliance_id and e.get("message") == "TrackReport":
+                seen.setdefault(self._nation_of.get(e["node"], ""), set()).update(e.get("tracks", ()))
+        return {n: len(v) for n, v in seen.items() if n}
+
     def _record_picture(self, t_s: float, f: dict) -> None:
         x = f["x"]
         r, _, in_flight, _ = self.truth.threats(t_s)
@@ -276,6 +318,17 @@ class Simulation:
         self.recorder.picture(t_s, len(truth_ecef), len(track_ecef), ospa(truth_ecef, track_ecef, PICTURE_CUTOFF_M),
                               g.distance, g.localisation, g.missed, g.false, len(np.unique(nearest[assigned])),
                               int(assigned.sum()), int((~assigned).sum()), float(np.sum(err[assigned] ** 2)))
+
+
+def _caveat_builder(s: Scenario, policy: PolicyBook, assets):
+    """A function from a planning node's batteries to its :class:`Caveats` (None while no rule of the
+    scenario can forbid an intercept: nothing to check)."""
+    if not (policy.restricts_overflight() or any(v is not None for v in policy.engage_classes.values())):
+        return lambda batteries: None
+    territory = TerritoryMap.from_scenario(s)
+    classes = tuple(s.catalog.missiles)
+    ranges = np.array([s.catalog.missiles[c].nominal_range_km for c in classes], float)
+    return lambda batteries: Caveats(policy, batteries, assets, territory, classes, ranges)
 
 
 #: Slack [m] on a radar's reach when marking the seconds a threat may be within it: more than a

@@ -339,6 +339,11 @@ class FusionCentre:
         return SystemTrackTable(ids=ids, x=x, P=P, t_s=np.full(len(ids), float(t_s)), t_update_s=t_upd,
                                 nations=tuple(self._nations), contributors=members)
 
+    def sources(self, system_id: int) -> list[tuple[str, int]]:
+        """(nation, national track number) of each national track feeding system track ``system_id``."""
+        rows = np.flatnonzero(self._sys == system_id)
+        return [(self._nations[int(n)], int(i)) for n, i in zip(self._nation[rows], self._local[rows])]
+
     # -- internals ---------------------------------------------------------------------------------
 
     def _find(self, n_idx: int, local_ids: np.ndarray) -> np.ndarray:

@@ -209,6 +209,10 @@ class Tracker:
         P_pred[k] = P_upd
         return k, np.flatnonzero(~inside.any(axis=0))
 
+    def updated_ids(self, t_s: float) -> np.ndarray:
+        """Ids of the tracks (tentative or confirmed) whose last update was the scan at ``t_s``."""
+        return self._ids[self._t_s == t_s]
+
     def confirmed(self) -> TrackTable:
         """Confirmed tracks at their last update time."""
         c = self._confirmed                 # boolean indexing copies
