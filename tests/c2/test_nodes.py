@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 
 from shieldwall.c2.battery import BatteryNode
 from shieldwall.c2.deconfliction import SAME_THREAT_GATE_M, EngagementBook
-from shieldwall.c2.national import NationalNode
-from shieldwall.c2.node import WORLD, Record, Send, Timer
+from shieldwall.c2.national import ApprovalModel, NationalNode
+from shieldwall.c2.node import WORLD, Audit, Record, Send, Timer
 from shieldwall.c2.specs import AssetTable, BatterySpec, DoctrineSpec
 from shieldwall.comms.messages import EngagementOrder, EngagementStatus, LaunchCommand
+from shieldwall.policy.rules import PolicyBook
 from shieldwall.tracking.tracker import TrackerParams
 
 DOCTRINE = DoctrineSpec(salvo_size=1, high_value_salvo_size=2, high_value_threshold=50.0, shoot_look_shoot=True,
@@ -67,11 +68,14 @@ def test_battery_late_order_expires_and_stock_and_channels_limit():
     assert _statuses(node.on_timer(185.0, "o5")) == ["no_inventory"]
 
 
+def _national(approval: ApprovalModel, seed: int = 0) -> NationalNode:
+    """A national node with no batteries of its own to plan for, deciding on alliance orders."""
+    return NationalNode("n1-c2", "n1", "alliance", planner=None, tracker_params=TrackerParams(), report_period_s=2.0,
+                        approval=approval, policy=PolicyBook(("n1",), {}), rng=np.random.default_rng(seed))
+
+
 def test_national_approval_delay_is_lognormal_with_the_scenario_moments():
-    assets = AssetTable(("a",), ("n1",), np.zeros((1, 3)), np.ones(1), np.ones(1))
-    node = NationalNode("n1-c2", "n1", "alliance", batteries=[], assets=assets, doctrine=DOCTRINE,
-                        tracker_params=TrackerParams(), report_period_s=2.0, approval_mean_s=30.0,
-                        approval_sd_s=10.0, rng=np.random.default_rng(3))
+    node = _national(ApprovalModel(30.0, 10.0), seed=3)
     draws = np.array([node.approval_delay_s() for _ in range(20000)])
     assert abs(draws.mean() - 30.0) < 4 * 10.0 / np.sqrt(len(draws))
     assert abs(draws.std() - 10.0) < 0.3
@@ -79,10 +83,7 @@ def test_national_approval_delay_is_lognormal_with_the_scenario_moments():
 
 
 def test_national_node_approves_in_time_or_lets_expire():
-    assets = AssetTable(("a",), ("n1",), np.zeros((1, 3)), np.ones(1), np.ones(1))
-    node = NationalNode("n1-c2", "n1", "alliance", batteries=[], assets=assets, doctrine=DOCTRINE,
-                        tracker_params=TrackerParams(), report_period_s=2.0, approval_mean_s=5.0,
-                        approval_sd_s=0.0, rng=np.random.default_rng(0))
+    node = _national(ApprovalModel(5.0, 0.0))
     out = node.on_message(90.0, _order(1, launch_s=100.0))
     timer = next(o for o in out if isinstance(o, Timer))
     assert timer.t_s == pytest.approx(95.0)
@@ -94,6 +95,30 @@ def test_national_node_approves_in_time_or_lets_expire():
     out = node.on_timer(timer.t_s, timer.key)   # 104 s > latest launch 101 s
     assert [o.kind for o in out if isinstance(o, Record)] == ["expired"]
     assert _statuses(out) == ["expired"]
+
+
+def test_an_approval_past_its_deadline_is_a_denial_and_the_order_is_never_fired():
+    # Decisions take 30 s (no spread); the deadline is 10 s: every order is denied at the deadline.
+    node = _national(ApprovalModel(30.0, 0.0, deadline_s=10.0))
+    out = node.on_message(90.0, _order(1, launch_s=200.0))
+    timer = next(o for o in out if isinstance(o, Timer))
+    assert timer.t_s == pytest.approx(100.0)
+    out = node.on_timer(timer.t_s, timer.key)
+    assert not [o for o in out if isinstance(o, Send) and o.dest == "b1"]   # never reaches the battery
+    assert _statuses(out) == ["denied"]
+    audit = next(o for o in out if isinstance(o, Audit))
+    assert (audit.kind, audit.rule) == ("denied", "approval:n1-c2:deadline")
+
+
+def test_denials_come_at_the_scenario_rate():
+    node = _national(ApprovalModel(5.0, 0.0, denial_rate=0.3), seed=11)
+    n, denied = 2000, 0
+    for k in range(n):
+        out = node.on_message(0.0, _order(k, launch_s=100.0))
+        timer = next(o for o in out if isinstance(o, Timer))
+        denied += _statuses(node.on_timer(timer.t_s, timer.key)) == ["denied"]
+    # Binomial(2000, 0.3): sd = sqrt(n p (1 - p)) = 20.5 orders.
+    assert abs(denied - 0.3 * n) < 4 * np.sqrt(n * 0.3 * 0.7)
 
 
 @settings(max_examples=40, deadline=None)

@@ -404,7 +404,7 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
                                     "alt_km": float(alt) / 1e3, "detail": spec.authority,
                                     "pos_ecef": ev.x[t, :3]}))
         out.append(Send(ctx.route_via.get(spec.id, spec.id), order))
-        rules = ([f"defends:{spec.id}"] if spec.defends is not None else []) + (
+        rules = [f"defends:{spec.id}"] + (
             ctx.caveats.rules(int(b), int(j)) if ctx.caveats is not None else [])
         out.append(Audit("order", f"authority:{spec.id}", {
             "order": order.order_id, "battery": spec.id, "battery_nation": spec.nation, "track": order.track,

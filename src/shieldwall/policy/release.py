@@ -67,7 +67,7 @@ def _describe(msg: object, dest: str, recipient: str, info: str) -> dict:
 
 
 def _reduce(policy: PolicyBook, nations: tuple[str, ...], dest: str, msg: object):
-    """(reduced message, reductions in words, the rule behind the last one)."""
+    """(reduced message, reductions in words, the rule behind the first one)."""
     reductions: list[str] = []
     rule = ""
     if isinstance(msg, ThreatWarning):
@@ -75,7 +75,7 @@ def _reduce(policy: PolicyBook, nations: tuple[str, ...], dest: str, msg: object
             if msg.launch_lat_deg is not None and not policy.entitled(n, "launch_estimates", dest):
                 msg = dataclasses.replace(msg, launch_lat_deg=None, launch_lon_deg=None, launch_sigma_m=None)
                 reductions.append("launch estimate removed")
-                rule = policy.agreement(n, "launch_estimates").rule
+                rule = rule or policy.agreement(n, "launch_estimates").rule
         return msg, reductions, rule
     if not isinstance(msg, TrackReport | PlotReport):
         return msg, reductions, rule
@@ -83,12 +83,12 @@ def _reduce(policy: PolicyBook, nations: tuple[str, ...], dest: str, msg: object
     if not policy.entitled(owner, "sensor_identity", dest):
         msg = _anonymous(msg)
         reductions.append("sensor identity and position removed")
-        rule = policy.agreement(owner, "sensor_identity").rule
+        rule = rule or policy.agreement(owner, "sensor_identity").rule
     grid_m = policy.agreement(owner, INFO_OF[type(msg)]).coarsen_m
     if grid_m > 0:
         msg = _coarsened(msg, grid_m)
         reductions.append(f"positions coarsened to {grid_m:g} m")
-        rule = policy.agreement(owner, INFO_OF[type(msg)]).rule
+        rule = rule or policy.agreement(owner, INFO_OF[type(msg)]).rule
     return msg, reductions, rule
 
 

@@ -54,12 +54,14 @@ from shieldwall.geo import R_MEAN_M, ecef_to_geodetic
 
 #: Half-width of the debris corridor about the ground track [m] (see the module docstring).
 DEBRIS_RADIUS_M = 20_000.0
-#: Most nations a :class:`TerritoryMap` holds: one bit each of a uint64 mask, the sign bit left free.
+#: Most nations a :class:`TerritoryMap` holds: one bit each of a uint64 mask (bit 63 stays free).
 MAX_NATIONS = 63
 
 _TWO_PI = 2.0 * np.pi
-#: Cells of the lookup grid of :meth:`TerritoryMap.mask_at` (about 1 MiB of uint64).
-_GRID_CELLS = 1 << 17
+#: Cells of the lookup grid of :meth:`TerritoryMap.mask_at` (2 MiB of uint64).
+_GRID_CELLS = 1 << 18
+#: Padding [m] of the lookup grid round the polygons' bounding boxes (at least the debris radius).
+_GRID_PAD_M = 50_000.0
 #: A grid cell that a border may touch (bit 63: no nation has it).
 _BORDER = np.uint64(1 << 63)
 #: Largest angle [rad] between a point's geocentric direction and its nadir's geodetic direction
@@ -75,6 +77,8 @@ class _Grid:
     n_lat: int
     n_lon: int
     table: np.ndarray  # (n_lat * n_lon,) uint64: the mask of the cell, or _BORDER
+    pad_m: float  # a point outside the grid is at least this far [m] from every polygon (0: no padding)
+    lat_ext: float  # the grid's largest |latitude| [rad]
 
 
 class TerritoryMap:
@@ -116,10 +120,12 @@ class TerritoryMap:
         self._bits = [np.uint64(1 << i) for i in range(len(names))]
         self._cap = _bounding_cap(self._lat, self._lon)
         self._grid = self._build_grid()
+        self._quiet_cache: dict[float, np.ndarray] = {}
 
     @classmethod
     def from_scenario(cls, scenario: Any) -> TerritoryMap:
-        """The territories of ``scenario.nations`` (a :class:`~shieldwall.scenario.schema.Scenario`), named by nation id."""
+        """The territories of ``scenario.nations`` (a :class:`~shieldwall.scenario.schema.Scenario`), named by
+        nation id."""
         return cls(tuple(n.id for n in scenario.nations), [np.asarray(n.territory, float) for n in scenario.nations])
 
     def __len__(self) -> int:
@@ -155,21 +161,60 @@ class TerritoryMap:
             return self._exact(lat, lon, prefilter=False)
         if method == "bbox" or self._grid is None:
             return self._exact(lat, lon, prefilter=True)
-        g = self._grid
-        fi = (lat - g.lat0) * g.inv_h
-        fj = ((lon if g.lon0 <= -np.pi else np.where(lon < g.lon0, lon + _TWO_PI, lon)) - g.lon0) * g.inv_h
-        idx = np.flatnonzero((fi >= 0.0) & (fi < g.n_lat) & (fj >= 0.0) & (fj < g.n_lon))
+        idx, cell = self._grid_cells(lat, lon)
+        m = self._grid.table[cell]
         out = np.zeros(lat.shape, np.uint64)
-        m = g.table[fi[idx].astype(np.intp) * g.n_lon + fj[idx].astype(np.intp)]
         out[idx] = m
-        k = idx[m >= _BORDER]  # cells a border touches: test exactly
+        k = idx[m >= _BORDER]  # cells a border may touch: test exactly
         if k.size:
             out[k] = self._exact(lat[k], lon[k], prefilter=True)
         return out
 
+    def _grid_cells(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Indices of the points (n,) inside the grid (lon in [-pi, pi]) and their flat cell numbers."""
+        g = self._grid
+        fi = lat - g.lat0  # fractional cell indices (in place: fewer temporaries)
+        fi *= g.inv_h
+        fj = lon - g.lon0
+        if g.lon0 > -np.pi:  # longitudes west of the grid's west edge are east of it, one turn on
+            fj[fj < 0.0] += _TWO_PI
+        elif g.lon0 < -np.pi:  # the grid starts west of -pi: longitudes near +pi are there too
+            fj[fj >= _TWO_PI] -= _TWO_PI
+        fj *= g.inv_h
+        ok = fi >= 0.0
+        ok &= fi < g.n_lat
+        ok &= fj < g.n_lon
+        ok &= fj >= 0.0  # (NaN fails every test)
+        idx = np.flatnonzero(ok)
+        cell = fi[idx].astype(np.intp)
+        cell *= g.n_lon
+        cell += fj[idx].astype(np.intp)
+        return idx, cell
+
+    def _quiet(self, radius_m: float) -> np.ndarray | None:
+        """Per grid cell: True where every point of the cell has, within ``radius_m`` due north, south,
+        east and west, the cell's own (border-free) mask; None without a grid or for a radius beyond
+        the grid's padding. Cached per radius."""
+        g = self._grid
+        if g is None or not radius_m < g.pad_m:
+            return None
+        if radius_m not in self._quiet_cache:
+            d = radius_m / R_MEAN_M
+            # A point of cell (i, j) has its four points in cells i +- ri, j +- rj, as floor(f + x) <=
+            # floor(f) + ceil(x); the east-west offset d / cos(lat) is largest at the grid's largest |lat|.
+            ri = int(np.ceil(d * g.inv_h))
+            rj = int(np.ceil(d / np.cos(g.lat_ext) * g.inv_h))
+            if ri > 2 * g.n_lat or rj > 2 * g.n_lon:  # windows larger than the map: nothing to gain
+                return None
+            t = g.table.reshape(g.n_lat, g.n_lon)
+            pad = np.zeros((g.n_lat + 2 * ri, g.n_lon + 2 * rj), np.uint64)  # outside the grid: no nation
+            pad[ri:ri + g.n_lat, rj:rj + g.n_lon] = t
+            lo, hi = _window(pad, ri, rj, np.minimum), _window(pad, ri, rj, np.maximum)
+            self._quiet_cache[radius_m] = ((lo == hi) & (hi < _BORDER)).ravel()
+        return self._quiet_cache[radius_m]
+
     def _exact(self, lat: np.ndarray, lon: np.ndarray, prefilter: bool) -> np.ndarray:
-        """Masks by even-odd tests of the points (n,) against the polygons; ``lon`` in [-pi, pi], or beyond
-        pi only where every polygon it may fall in has its bounding box reach there (grid cell centres)."""
+        """Masks by even-odd tests of the points (n,) against the polygons; ``lon`` in [-pi, pi]."""
         if prefilter:  # the union of the bounding boxes first: points far from every polygon stop here
             lo, hi = self._bbox.min(axis=0), self._bbox.max(axis=0)
             near = (lat >= lo[0]) & (lat <= hi[1])
@@ -198,26 +243,47 @@ class TerritoryMap:
         """The lookup grid of :meth:`mask_at`: square cells [rad] over the union of the bounding boxes,
         each holding the mask of its interior or, where a border may touch the cell, :data:`_BORDER`.
 
-        Longitudes run from the smallest polygon longitude; None if the polygons do not fit in one
-        turn from there (polygons on both sides of the antimeridian), and the map goes without a grid.
+        Longitudes run east from the west edge of one bounding box, the one that makes the grid
+        narrowest; None if the boxes cover every longitude, and the map goes without a grid.
         """
         if not len(self.names):
             return None
         lat0, lat1 = float(self._bbox[:, 0].min()), float(self._bbox[:, 1].max())
-        lon0, lon1 = float(self._bbox[:, 2].min()), float(self._bbox[:, 3].max())
-        if lon1 - lon0 >= _TWO_PI:
+        # The longitude frame: start at the west edge of one box, chosen so the frame is narrowest;
+        # each polygon is shifted by whole turns into it.
+        west, width = self._bbox[:, 2], self._bbox[:, 3] - self._bbox[:, 2]
+        shifted = west[:, None] + np.mod(west[None, :] - west[:, None], _TWO_PI)  # [start, polygon]
+        spans = (shifted + width[None, :]).max(axis=1) - west
+        best = int(np.argmin(spans))
+        if spans[best] >= _TWO_PI:
             return None
-        h = max(np.sqrt(max((lat1 - lat0) * (lon1 - lon0), 1e-12) / target_cells), 1e-9)
-        n_lat, n_lon = int((lat1 - lat0) / h) + 1, int((lon1 - lon0) / h) + 1
+        lon0, lon1 = float(west[best]), float(west[best] + spans[best])
+        turns = shifted[best] - west  # per polygon: its shift into the frame (0 or 2 pi)
+        # Padding all round, so that a point outside the grid is at least pad_m from every polygon.
+        pad = _GRID_PAD_M / R_MEAN_M
+        lat0, lat1 = max(lat0 - pad, -np.pi / 2), min(lat1 + pad, np.pi / 2)
+        lat_ext = max(abs(lat0), abs(lat1))
+        pad_lon = pad / np.cos(lat_ext) if lat_ext < np.radians(89.0) else np.inf
+        pad_m = _GRID_PAD_M
+        if (lon1 - lon0) + 2.0 * pad_lon < _TWO_PI:
+            lon0, lon1 = lon0 - pad_lon, lon1 + pad_lon
+        else:  # a grid round the world has no room for padding east and west
+            pad_m = 0.0
+        span_lat, span_lon = lat1 - lat0, lon1 - lon0
+        # Square cells, about target_cells of them, and at most 2,048 along a side (thin maps).
+        h = max(np.sqrt(span_lat * span_lon / target_cells), max(span_lat, span_lon) / 2048.0, 1e-9)
+        n_lat, n_lon = int(span_lat / h) + 1, int(span_lon / h) + 1
         # Border cells: sample every edge at most h/2 apart and mark the cells of the samples and their
         # eight neighbours; a cell an edge touches holds a point within h/4 of a sample, so it is marked.
         border = np.zeros((n_lat + 2, n_lon + 2), bool)  # one cell of padding all round
-        for lat, lon in zip(self._lat, self._lon):
+        for lat, lon, turn in zip(self._lat, self._lon, turns):
+            lon = lon + turn
             dlat, dlon = np.roll(lat, -1) - lat, np.roll(lon, -1) - lon
-            n = int(np.ceil(np.max(np.maximum(np.abs(dlat), np.abs(dlon))) / (0.5 * h))) + 1
-            t = np.linspace(0.0, 1.0, n + 1)[None, :]
-            i = np.floor((lat[:, None] + t * dlat[:, None] - lat0) / h).astype(np.intp)
-            j = np.floor((lon[:, None] + t * dlon[:, None] - lon0) / h).astype(np.intp)
+            n = np.ceil(np.maximum(np.abs(dlat), np.abs(dlon)) / (0.5 * h)).astype(np.intp) + 1  # steps per edge
+            e = np.repeat(np.arange(len(lat)), n + 1)
+            t = (np.arange(len(e)) - np.repeat(np.cumsum(n + 1) - (n + 1), n + 1)) / n[e]  # 0 .. 1 along each edge
+            i = np.floor((lat[e] + t * dlat[e] - lat0) / h).astype(np.intp)
+            j = np.floor((lon[e] + t * dlon[e] - lon0) / h).astype(np.intp)
             border[np.clip(i, -1, n_lat) + 1, np.clip(j, -1, n_lon) + 1] = True
         grown = border.copy()
         for di in (-1, 0, 1):
@@ -227,8 +293,9 @@ class TerritoryMap:
         table = np.full(n_lat * n_lon, _BORDER, np.uint64)
         clear = np.flatnonzero(~grown)
         ci, cj = np.divmod(clear, n_lon)
-        table[clear] = self._exact(lat0 + (ci + 0.5) * h, lon0 + (cj + 0.5) * h, prefilter=True)
-        return _Grid(lat0, lon0, 1.0 / h, n_lat, n_lon, table)
+        centre_lon = np.mod(lon0 + (cj + 0.5) * h + np.pi, _TWO_PI) - np.pi
+        table[clear] = self._exact(lat0 + (ci + 0.5) * h, centre_lon, prefilter=True)
+        return _Grid(lat0, lon0, 1.0 / h, n_lat, n_lon, table, pad_m, lat_ext)
 
     def _maybe_near_ecef(self, r_ecef: np.ndarray, margin_m: float) -> np.ndarray:
         """False only for ECEF points (n, 3) whose nadir is certainly more than ``margin_m`` from every polygon."""
@@ -240,6 +307,21 @@ class TerritoryMap:
             return np.ones(len(r_ecef), bool)
         dot = r_ecef @ centre
         return (dot > 0) & (dot * dot >= np.cos(angle) ** 2 * np.einsum("ij,ij->i", r_ecef, r_ecef))
+
+
+def _window(a: np.ndarray, ri: int, rj: int, op: np.ufunc) -> np.ndarray:
+    """``op`` (minimum or maximum) over the (2 ri + 1, 2 rj + 1) window about each cell of the interior
+    of ``a`` (padded by ri rows and rj columns on each side)."""
+    return _slide(_slide(a, 2 * ri + 1, op).T, 2 * rj + 1, op).T
+
+
+def _slide(a: np.ndarray, w: int, op: np.ufunc) -> np.ndarray:
+    """``op`` over ``a[k:k + w]`` along the first axis, for k = 0 .. len(a) - w: O(log w) passes (doubling)."""
+    p = 1
+    while 2 * p <= w:
+        a = op(a[:-p], a[p:])  # windows of 2p from windows of p
+        p *= 2
+    return op(a[: len(a) - (w - p)], a[w - p:])  # two windows of p, overlapping, make one of w
 
 
 def _even_odd(px: np.ndarray, py: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -287,9 +369,10 @@ def _bounding_cap(lats: list[np.ndarray], lons: list[np.ndarray]) -> tuple[np.nd
 def lowest_nation(mask: Any) -> np.ndarray:
     """Index (intp) of the lowest set bit of each uint64 ``mask`` — the first nation in order — or -1 for 0."""
     m = np.asarray(mask, np.uint64)
-    low = m & (~m + np.uint64(1))  # two's complement: the lowest set bit alone
+    flat = m.reshape(-1)  # arrays, not 0-d scalars: uint64 arithmetic wraps silently
+    low = flat & (~flat + np.uint64(1))  # two's complement: the lowest set bit alone
     _, exp = np.frexp(low.astype(float))  # 2**i = 0.5 * 2**(i + 1), exact for i < 64
-    return np.where(m == 0, -1, exp - 1).astype(np.intp)
+    return np.where(flat == 0, -1, exp - 1).astype(np.intp).reshape(m.shape)
 
 
 def nations_in_mask(mask: int, names: Sequence[str]) -> list[str]:
@@ -324,15 +407,26 @@ def sample_masks(territory: TerritoryMap, r_ecef: np.ndarray, alive: np.ndarray,
     if not idx.size:
         return out.reshape(alive.shape)
     lat, lon, _ = ecef_to_geodetic(pts)
-    if radius_m > 0:
-        d = radius_m / R_MEAN_M
-        dlon = d / np.maximum(np.cos(lat), 1e-9)
-        lat5 = np.concatenate([lat, lat + d, lat - d, lat, lat])
-        lon5 = np.concatenate([lon, lon, lon, lon + dlon, lon - dlon])
-        m = territory._mask_flat(np.clip(lat5, -np.pi / 2, np.pi / 2), lon5).reshape(5, -1)
-        out[idx] = np.bitwise_or.reduce(m, axis=0)
-    else:
+    if radius_m <= 0:
         out[idx] = territory._mask_flat(lat, lon)
+        return out.reshape(alive.shape)
+    acc = np.zeros(len(idx), np.uint64)
+    quiet = territory._quiet(radius_m)
+    if quiet is None:
+        loud = np.arange(len(idx))
+    else:  # a sample in a quiet cell has the cell's mask at all five points; outside the grid, none
+        gi, cell = territory._grid_cells(lat, lon)
+        q = quiet[cell]
+        acc[gi[q]] = territory._grid.table[cell[q]]
+        loud = gi[~q]
+    la, lo = lat[loud], lon[loud]
+    d = radius_m / R_MEAN_M
+    dlon = d / np.maximum(np.cos(la), 1e-9)
+    north, south = np.minimum(la + d, np.pi / 2), np.maximum(la - d, -np.pi / 2)
+    m = territory._mask_flat(np.concatenate([la, north, south, la, la]),
+                             np.concatenate([lo, lo, lo, lo + dlon, lo - dlon]))
+    acc[loud] = np.bitwise_or.reduce(m.reshape(5, -1), axis=0)
+    out[idx] = acc
     return out.reshape(alive.shape)
 
 
@@ -359,7 +453,8 @@ def classify_by_range(ground_range_m: Any, class_names: Sequence[str], nominal_r
     """
     bands = np.asarray(nominal_range_km, float).reshape(-1, 2) * 1e3
     if len(bands) != len(class_names) or not len(bands):
-        raise ValueError(f"{len(class_names)} class names and {len(bands)} range bands (expected the same, at least one)")
+        raise ValueError(f"{len(class_names)} class names and {len(bands)} range bands "
+                         "(expected as many of each, at least one)")
     rng = np.asarray(ground_range_m, float)
     lo, hi = bands[:, 0], bands[:, 1]
     gap = np.maximum(np.maximum(lo - rng[..., None], rng[..., None] - hi), 0.0)  # 0 inside a band

@@ -79,7 +79,7 @@ class Simulation:
         self.policy = policy = policy_book(s, alliance_id)
         self.audit = AuditChain({"scenario": s.name, "scenario_sha256": scenario_digest(s), "seed": int(seed),
                                  "shieldwall": __version__})
-        caveats = _caveat_builder(s, policy, self.assets)
+        caveats = _caveat_builder(s, policy)
         national_c2 = [c for c in s.c2_nodes if c.kind == "national"]
         national_of = {c.nation: c.id for c in national_c2}
         approval = {c.id: c for c in national_c2}
@@ -104,7 +104,8 @@ class Simulation:
                 # The nation values only the assets its batteries may defend.
                 defended = None if any(b.defends is None for b in own) else {n for b in own for n in b.defends}
                 planner = PlanningContext(c.id, own, self.assets.of_nations(defended), doctrine, np.zeros(len(own)),
-                                          role="national", policy=policy, peers=peers, caveats=caveats(own))
+                                          role="national", policy=policy, peers=peers,
+                                          caveats=caveats(own, self.assets.of_nations(defended)))
             self.nodes[c.id] = NationalNode(
                 c.id, c.nation, alliance_id, planner=planner, tracker_params=params,
                 report_period_s=s.settings.track_report_period_s,
@@ -114,7 +115,7 @@ class Simulation:
             self._nation_of[c.id] = c.nation or ""
         extra = np.array([margin[b.id] for b in batteries])
         planner = PlanningContext(alliance_id, batteries, self.assets, doctrine, extra, role="alliance", policy=policy,
-                                  peers=tuple(sorted(planning)), caveats=caveats(batteries))
+                                  peers=tuple(sorted(planning)), caveats=caveats(batteries, self.assets))
         self.nodes[alliance_id] = AllianceNode(alliance_id, planner, FusionCentre(), national_of,
                                                s.settings.decision_period_s, policy)
         self._nation_of[alliance_id] = ""
@@ -320,15 +321,15 @@ class Simulation:
                               int(assigned.sum()), int((~assigned).sum()), float(np.sum(err[assigned] ** 2)))
 
 
-def _caveat_builder(s: Scenario, policy: PolicyBook, assets):
-    """A function from a planning node's batteries to its :class:`Caveats` (None while no rule of the
-    scenario can forbid an intercept: nothing to check)."""
+def _caveat_builder(s: Scenario, policy: PolicyBook):
+    """A function from a planning node's batteries and assets to its :class:`Caveats` (None while no
+    rule of the scenario can forbid an intercept: nothing to check)."""
     if not (policy.restricts_overflight() or any(v is not None for v in policy.engage_classes.values())):
-        return lambda batteries: None
+        return lambda batteries, assets: None
     territory = TerritoryMap.from_scenario(s)
     classes = tuple(s.catalog.missiles)
     ranges = np.array([s.catalog.missiles[c].nominal_range_km for c in classes], float)
-    return lambda batteries: Caveats(policy, batteries, assets, territory, classes, ranges)
+    return lambda batteries, assets: Caveats(policy, batteries, assets, territory, classes, ranges)
 
 
 #: Slack [m] on a radar's reach when marking the seconds a threat may be within it: more than a
