@@ -39,8 +39,10 @@ def _scenario(n_threats=8, n_batteries=6, seed=0):
     return batteries, params, times, r, alive
 
 
-def _brute_force(batteries, params, times, r, alive, t_now_s, ka_delay_s):
-    """Scalar reference: every (b, t, k) decided on its own, then per-(b, t) summaries by plain loops."""
+def _brute_force(batteries, params, times, r, alive, t_now_s, ka_delay_s, footprint=None, allowed=None):
+    """Scalar reference: every (b, t, k) decided on its own, then per-(b, t) summaries by plain loops;
+    with ``footprint`` (T, K) and ``allowed`` (B, T) region bit masks, an intercept whose footprint has a
+    region the pair does not allow is excluded."""
     n_b, (n_t, n_k) = len(batteries), alive.shape
     feasible = np.zeros((n_b, n_t, n_k), bool)
     fly = np.zeros((n_b, n_t, n_k))
@@ -54,6 +56,15 @@ def _brute_force(batteries, params, times, r, alive, t_now_s, ka_delay_s):
                 feasible[b, t, k] = bool(alive[t, k] and params.min_alt_m[b] <= alt <= params.max_alt_m[b]
                                          and d <= params.max_range_m[b]
                                          and t_now_s + params.reaction_time_s[b] + fly[b, t, k] <= times[k])
+    blocked = np.zeros((n_b, n_t), bool)
+    if footprint is not None:
+        for b in range(n_b):
+            for t in range(n_t):
+                engageable = feasible[b, t].any()
+                for k in range(n_k):
+                    if int(footprint[t, k]) & ~int(allowed[b, t]):
+                        feasible[b, t, k] = False
+                blocked[b, t] = engageable and not feasible[b, t].any()
     earliest = np.full((n_b, n_t), np.nan)
     latest = np.full((n_b, n_t), np.nan)
     launch = np.full((n_b, n_t), np.nan)
@@ -71,7 +82,7 @@ def _brute_force(batteries, params, times, r, alive, t_now_s, ka_delay_s):
             sls[b, t] = any(x >= 0 for x in spare)
             if sls[b, t]:
                 slack[b, t] = max(spare)
-    return feasible, earliest, latest, launch, sls, slack
+    return feasible, earliest, latest, launch, sls, slack, blocked
 
 
 @pytest.mark.parametrize("chunk_elements", [1 << 21, 1])
@@ -79,8 +90,8 @@ def test_windows_match_brute_force_loop(monkeypatch, chunk_elements):
     monkeypatch.setattr(windows_module, "_CHUNK_ELEMENTS", chunk_elements)  # 1: one battery per chunk
     batteries, params, times, r, alive = _scenario()
     w = engagement_windows(batteries, params, times, r, alive, T_NOW_S, KA_DELAY_S)
-    feasible, earliest, latest, launch, sls, slack = _brute_force(batteries, params, times, r, alive, T_NOW_S,
-                                                                  KA_DELAY_S)
+    feasible, earliest, latest, launch, sls, slack, _ = _brute_force(batteries, params, times, r, alive, T_NOW_S,
+                                                                     KA_DELAY_S)
     # The scenario exercises every branch: feasible and not, with and without shoot-look-shoot.
     assert 0.02 < feasible.mean() < 0.8
     assert sls.any() and (~sls & ~np.isnan(earliest)).any() and np.isnan(earliest).any()
@@ -91,6 +102,25 @@ def test_windows_match_brute_force_loop(monkeypatch, chunk_elements):
     np.testing.assert_array_equal(w.shoot_look_shoot, sls)
     np.testing.assert_allclose(w.second_shot_slack_s, slack, rtol=0, atol=1e-9)
     np.testing.assert_array_equal(w.engageable, ~np.isnan(earliest))
+
+
+def test_footprint_rule_matches_brute_force_loop():
+    batteries, params, times, r, alive = _scenario(seed=3)
+    rng = np.random.default_rng(3)
+    # Three regions; each sample's footprint covers the regions from a random point of the path on (as
+    # a suffix-OR footprint does), and each pair allows a random subset.
+    regions = rng.integers(0, 8, r.shape[:2]).astype(np.uint64)
+    footprint = np.bitwise_or.accumulate(regions[:, ::-1], axis=1)[:, ::-1]
+    allowed = rng.integers(0, 8, (len(batteries), r.shape[0])).astype(np.uint64)
+    w = engagement_windows(batteries, params, times, r, alive, T_NOW_S, KA_DELAY_S, footprint, allowed)
+    feasible, earliest, latest, launch, sls, slack, blocked = _brute_force(
+        batteries, params, times, r, alive, T_NOW_S, KA_DELAY_S, footprint, allowed)
+    assert blocked.any() and (~np.isnan(earliest)).any()   # the rule bites somewhere, not everywhere
+    np.testing.assert_array_equal(w.feasible, feasible)
+    np.testing.assert_array_equal(w.earliest_s, earliest)
+    np.testing.assert_array_equal(w.launch_s, launch)
+    np.testing.assert_array_equal(w.shoot_look_shoot, sls)
+    np.testing.assert_array_equal(w.blocked, blocked)
 
 
 def test_planned_launch_meets_the_threat():

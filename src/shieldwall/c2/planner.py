@@ -356,8 +356,10 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
     sel = sel[cols]
     value = ev.value_at_risk[sel]
     params = InterceptorParams(*(getattr(ctx.params, f)[bat] for f in InterceptorParams.__dataclass_fields__))
+    footprint, allowed_bits = (ctx.caveats.overflight(bat, threatening[sel], r_ecef, alive)
+                               if ctx.caveats is not None else (None, None))
     win = engagement_windows(ctx.battery_ecef[bat], params, times_s, r_ecef, alive, t_s,
-                             ctx.doctrine.kill_assessment_delay_s)
+                             ctx.doctrine.kill_assessment_delay_s, footprint, allowed_bits)
     # Fire when ready: only batteries whose launch for the earliest intercept falls in this cycle.
     due_s = win.launch_s - params.reaction_time_s[:, None] - ctx.doctrine.decision_period_s
     ready = due_s <= t_s
@@ -365,7 +367,8 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
     out: list[Output] = []
     if ctx.caveats is not None:
         feasible, audits = ctx.caveats.check(t_s, ev.track_ids[sel], ev.x[sel], ev.P[sel], ev.impact.impact_ecef[sel],
-                                             threatening[sel], bat, win.earliest_s, times_s, r_ecef, alive, feasible)
+                                             bat, win.blocked & allowed[np.ix_(bat, cols)], win.earliest_s, times_s,
+                                             footprint, feasible)
         out += audits
     ctx.next_due_s = float(np.min(due_s[feasible], initial=np.inf))
     quality = feasible & _engagement_quality(ev.P[sel], win.earliest_s - t_s, ctx.params_divert_m[bat])

@@ -64,6 +64,7 @@ class Windows:
     launch_s: np.ndarray  # (B, T): launch time of the earliest intercept
     shoot_look_shoot: np.ndarray  # (B, T) bool: a second shot fits after kill assessment of the first
     second_shot_slack_s: np.ndarray  # (B, T): time to spare for that second shot [s] (NaN: none fits)
+    blocked: np.ndarray  # (B, T) bool: engageable but for the footprint rule (every intercept excluded)
 
     @property
     def engageable(self) -> np.ndarray:
@@ -83,7 +84,8 @@ def _band_heights_m(r_ecef: np.ndarray, limits_m: np.ndarray) -> np.ndarray:
     return lo
 
 
-def _window_pairs(battery_ecef, params, pb, pt, idx, valid, times_s, r_ecef, alive, alt_m, t_now_s, ka_delay_s):
+def _window_pairs(battery_ecef, params, pb, pt, idx, valid, times_s, r_ecef, alive, alt_m, t_now_s, ka_delay_s,
+                  footprint, allowed_bits):
     """Window fields of the (battery ``pb``, threat ``pt``) pairs (P,) over their samples ``idx`` (P, W)
     (``valid`` (P, W): which of them count); the feasibility (P, W) and the (P,) summaries of
     :func:`engagement_windows`."""
@@ -102,6 +104,12 @@ def _window_pairs(battery_ecef, params, pb, pt, idx, valid, times_s, r_ecef, ali
     times = times_s[idx]
     feasible = (valid & alive[rows, idx] & (alt >= col(params.min_alt_m)) & (alt <= col(params.max_alt_m))
                 & (dist_m <= col(params.max_range_m)) & (t_now_s + col(params.reaction_time_s) + fly_s <= times))
+    blocked = np.zeros(len(pb), bool)
+    if footprint is not None:
+        ruled_out = (footprint[rows, idx] & ~allowed_bits[pb, pt][:, None]) != 0
+        blocked = feasible.any(axis=-1)
+        feasible &= ~ruled_out
+        blocked &= ~feasible.any(axis=-1)
     n_w = idx.shape[1]
     any_ok = feasible.any(axis=-1)
     k_first = np.argmax(feasible, axis=-1)[:, None]
@@ -114,7 +122,7 @@ def _window_pairs(battery_ecef, params, pb, pt, idx, valid, times_s, r_ecef, ali
     spare = np.where(feasible & (times > earliest[:, None]), times - (second_ready[:, None] + fly_s), -np.inf)
     slack = spare.max(axis=-1)
     sls = slack >= 0.0
-    return feasible, earliest, latest, launch, sls, np.where(sls, slack, np.nan)
+    return feasible, earliest, latest, launch, sls, np.where(sls, slack, np.nan), blocked
 
 
 def _pairs_in_reach(battery_ecef, max_range_m, r_ecef) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -158,7 +166,8 @@ def _width_buckets(width: np.ndarray) -> list[tuple[int, np.ndarray]]:
 
 def engagement_windows(battery_ecef: np.ndarray, params: InterceptorParams, times_s: np.ndarray,
                        r_ecef: np.ndarray, alive: np.ndarray, t_now_s: float,
-                       ka_delay_s: float | np.ndarray) -> Windows:
+                       ka_delay_s: float | np.ndarray, footprint: np.ndarray | None = None,
+                       allowed_bits: np.ndarray | None = None) -> Windows:
     """Engagement windows of batteries at ``battery_ecef`` (B, 3) against predicted trajectories.
 
     ``times_s`` (K,), ``r_ecef`` (T, K, 3) and ``alive`` (T, K) are as from
@@ -170,6 +179,10 @@ def engagement_windows(battery_ecef: np.ndarray, params: InterceptorParams, time
     the earliest one satisfies ``earliest + ka_delay + reaction_time + flyout_time <= times_s[k]``; the
     largest ``times_s[k] - (earliest + ka_delay + reaction_time + flyout_time)`` over them is the time to
     spare for the second shot.
+
+    ``footprint`` (T, K) and ``allowed_bits`` (B, T) (unsigned integer bit masks of regions) exclude
+    every intercept whose footprint (the regions an intercept at that sample would affect) has a bit
+    the pair does not allow; ``blocked`` marks the pairs engageable but for that rule.
 
     Only samples that can matter are examined: threats go in groups of similar flight length, each cut
     after its last live sample; each (battery, threat) pair looks only at the span of samples where the
@@ -189,7 +202,7 @@ def engagement_windows(battery_ecef: np.ndarray, params: InterceptorParams, time
     band_of = band_of.reshape(-1)
     n_t, n_k = alive.shape
     out = [np.zeros((n_b, n_t, n_k), bool), *(np.full((n_b, n_t), np.nan) for _ in range(3)),
-           np.zeros((n_b, n_t), bool), np.full((n_b, n_t), np.nan)]
+           np.zeros((n_b, n_t), bool), np.full((n_b, n_t), np.nan), np.zeros((n_b, n_t), bool)]
     # Trajectories are padded to the longest one, and most samples of a mixed raid are past their
     # threat's impact: threats of similar flight length go together, cut after their last live sample.
     span = np.where(alive.any(axis=1), n_k - np.argmax(alive[:, ::-1], axis=1), 0) if n_k else np.zeros(n_t, int)
@@ -198,6 +211,8 @@ def engagement_windows(battery_ecef: np.ndarray, params: InterceptorParams, time
         if not k:
             continue
         r, live = r_ecef[group, :k], alive[group, :k]
+        prints = footprint[group, :k] if footprint is not None else None
+        allowed = allowed_bits[:, group] if footprint is not None else None
         pb, pt, lo, hi = _pairs_in_reach(battery_ecef, params.max_range_m, r)
         if not pb.size:
             continue
@@ -216,7 +231,8 @@ def engagement_windows(battery_ecef: np.ndarray, params: InterceptorParams, time
                 valid = offset <= (hi - lo)[part, None]
                 idx = np.minimum(idx, k - 1)
                 feasible, *summary = _window_pairs(battery_ecef, params, pb[part], pt[part], idx, valid,
-                                                   times_s[:k], r, live, alt_m, t_now_s, ka_delay_s)
+                                                   times_s[:k], r, live, alt_m, t_now_s, ka_delay_s, prints,
+                                                   allowed)
                 p, w = np.nonzero(feasible)
                 out[0][pb[part][p], group[pt[part][p]], idx[p, w]] = True
                 for j, values in enumerate(summary, start=1):

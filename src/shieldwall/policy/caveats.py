@@ -1,12 +1,13 @@
 """Sovereignty caveats and rules of engagement on (battery, threat) pairs, for a planning node.
 
-A pair survives when
+An intercept is allowed when
 
-- *overflight*: every nation under the footprint of its earliest intercept (the intercept point's
-  nadir and the debris footprint, :func:`~shieldwall.policy.territory.footprint_masks`) consents to
-  intercepts by the battery's nation (``overflight:NATION``), and, where the battery's nation refuses
-  intercepts over third countries, that footprint crosses only its own territory, the territory of a
-  nation whose assets the threat endangers, or the sea (``third-country:NATION``);
+- *overflight*: every nation under its footprint (the intercept point's nadir and the debris
+  footprint, :func:`~shieldwall.policy.territory.footprint_masks`) consents to intercepts by the
+  battery's nation (``overflight:NATION``), and, where the battery's nation refuses intercepts over
+  third countries, that footprint crosses only its own territory, the territory of a nation whose
+  assets the threat endangers, or the sea (``third-country:NATION``). The windows keep only allowed
+  intercepts, so a battery may still engage later along the path, past a non-consenting nation;
 - *rules of engagement*: the threat's class, judged from its estimated ground range (launch-point
   estimate to predicted impact, :func:`~shieldwall.policy.territory.classify_by_range`), is one the
   battery's nation may engage (``roe:NATION``).
@@ -54,30 +55,42 @@ class Caveats:
         self._class_of: dict[int, str] = {}
         self._audited: set[tuple[int, int, str]] = set()
         self._last: dict[tuple[int, int], list[str]] = {}
+        self._allowed = np.zeros((0, 0), np.uint64)
+
+    def overflight(self, bat: np.ndarray, threatening: np.ndarray, r_ecef: np.ndarray,
+                   alive: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Footprint masks (S, K) of tracks with predicted paths ``r_ecef``, ``alive`` (S, K) and the
+        nations (B', S) each of batteries ``bat`` may intercept over, as bit masks for
+        :func:`~shieldwall.engage.windows.engagement_windows`; (None, None) when no rule restricts.
+        ``threatening`` (S, A): the assets each track endangers (whose nations count as defended)."""
+        if not self.checks_overflight:
+            return None, None
+        masks = footprint_masks(self.territory, r_ecef, alive)
+        threat_bits = np.bitwise_or.reduce(np.where(threatening, self._asset_bits[None, :], np.uint64(0)), axis=1)
+        allowed = self._consent[bat][:, None] & np.where(self._third_ok[bat][:, None], ~np.uint64(0),
+                                                         self._own_bit[bat][:, None] | threat_bits[None, :])
+        self._allowed = allowed
+        return masks, allowed
 
     def check(self, t_s: float, track_ids: np.ndarray, x: np.ndarray, P: np.ndarray, impact_ecef: np.ndarray,
-              threatening: np.ndarray, bat: np.ndarray,
-              earliest_s: np.ndarray, times_s: np.ndarray, r_ecef: np.ndarray, alive: np.ndarray,
-              candidate: np.ndarray) -> tuple[np.ndarray, list[Audit]]:
-        """(B', S) which ``candidate`` pairs of batteries ``bat`` and tracks survive the rules, and the
-        audit entries of the pairs removed. ``threatening`` (S, A): assets each track endangers."""
+              bat: np.ndarray, blocked: np.ndarray, earliest_s: np.ndarray, times_s: np.ndarray,
+              footprint: np.ndarray | None, candidate: np.ndarray) -> tuple[np.ndarray, list[Audit]]:
+        """(B', S) which ``candidate`` pairs of batteries ``bat`` and tracks survive the rules of
+        engagement, and the audit entries of the pairs a rule removed: ``blocked`` (B', S) pairs the
+        overflight rules left no intercept (from the windows), and the pairs ROE forbids."""
         ok = candidate.copy()
         audits: list[Audit] = []
         self._last = {}
-        if self.checks_overflight and candidate.any():
-            masks = footprint_masks(self.territory, r_ecef, alive)  # (S, K)
+        if footprint is not None:
+            first = np.argmax(footprint != 0, axis=1)
+            whole = footprint[np.arange(len(first)), first]  # every nation under the path from now on
+            for i, j in zip(*np.nonzero(blocked)):
+                audits += self._audit(t_s, int(bat[i]), int(track_ids[j]), int(whole[j] & ~self._allowed[i, j]), x[j])
             k0 = np.clip(np.searchsorted(times_s, np.nan_to_num(earliest_s, nan=times_s[-1])), 0, len(times_s) - 1)
-            footprint = masks[np.arange(masks.shape[0])[None, :], k0]  # (B', S)
-            threat_bits = np.bitwise_or.reduce(np.where(threatening, self._asset_bits[None, :], np.uint64(0)), axis=1)
-            allowed = self._consent[bat][:, None] & np.where(self._third_ok[bat][:, None], ~np.uint64(0),
-                                                             self._own_bit[bat][:, None] | threat_bits[None, :])
-            over = footprint & ~allowed
-            for i, j in zip(*np.nonzero(candidate & (over != 0))):
-                ok[i, j] = False
-                audits += self._audit(t_s, int(bat[i]), int(track_ids[j]), int(over[i, j]), x[j])
-            for i, j in zip(*np.nonzero(ok)):
-                self._last[(int(bat[i]), j)] = [f"overflight:{n}" for n in nations_in_mask(int(footprint[i, j]),
-                                                                                              self.territory.names)]
+            at = footprint[np.arange(footprint.shape[0])[None, :], k0]
+            for i, j in zip(*np.nonzero(candidate)):
+                self._last[(int(bat[i]), int(j))] = [f"overflight:{n}"
+                                                     for n in nations_in_mask(int(at[i, j]), self.territory.names)]
         if self.checks_roe and ok.any():
             cls = self._classes(t_s, track_ids, x, P, impact_ecef)
             for i, j in zip(*np.nonzero(ok)):
@@ -87,7 +100,7 @@ class Caveats:
                     audits += self._once(t_s, int(bat[i]), int(track_ids[j]), f"roe:{nation}",
                                          f"class {cls[j]} is not one {nation} may engage", x[j])
                 elif self.policy.engage_classes.get(nation) is not None:
-                    self._last.setdefault((int(bat[i]), j), []).append(f"roe:{nation}")
+                    self._last.setdefault((int(bat[i]), int(j)), []).append(f"roe:{nation}")
         return ok, audits
 
     def rules(self, battery: int, column: int) -> list[str]:

@@ -23,23 +23,31 @@ the ground track (the nadir points) of that trajectory from ``k0`` to the predic
 widened on each side by :data:`DEBRIS_RADIUS_M` = 20 km. For order of magnitude: the Aerospace
 Corporation's Center for Orbital and Reentry Debris Studies (CORDS, "What is a debris footprint?",
 aerospace.org/cords) describes re-entry break-up footprints 185 to 2,000 km long and typically
-20 to 40 km wide, heavy objects travelling furthest downrange; a 20 km half-width is the upper end
-of that width. This is an assumption for policy screening, not a debris-dispersion model.
+20 to 40 km wide, heavy objects travelling furthest downrange; a 20 km half-width (a 40 km corridor)
+takes the upper end of that width. This is an assumption for policy screening, not a model of debris
+dispersion.
 
 The widening is approximated by testing, at each nadir point, four more points at the radius due
-north, south, east and west of it (a cross rather than a disc, and a polygon narrower than the
-spacing of consecutive samples could slip between two of them); at 2 s sampling consecutive nadir
-points are at most ~15 km apart, below the 40 km width of the corridor.
+north, south, east and west of it: a cross rather than a disc, so a territory (or a spit of one)
+smaller than the gaps between the crosses of consecutive samples could slip through. At 2 s sampling
+consecutive nadir points are at most ~15 km apart (7.6 km/s, the fastest catalog class).
 
 Geometric approximations
 ------------------------
 Point-in-polygon is even-odd ray casting in the (longitude, latitude) plane, as a planar GIS would do
 on unprojected coordinates: a polygon's edges are straight lines in longitude and latitude, not great
 circles. The two differ by about ``L**2 tan(lat) / (8 R)`` for an east-west edge of length ``L``:
-about 1.5 km for a 200 km edge at 55 deg N, 8 km for a 500 km edge at 60 deg N. That is fine for
+about 1.1 km for a 200 km edge at 55 deg N, 8.5 km for a 500 km edge at 60 deg N. That is fine for
 national territories drawn with vertices a few hundred kilometres apart or closer; draw longer
 borders with more vertices. Every edge is taken the short way round in longitude, so a polygon may
 cross the antimeridian (±180 deg); a polygon that encloses a pole is not supported (ValueError).
+
+Speed: :meth:`TerritoryMap.mask_at` answers most points from a lookup grid (2**18 cells over the
+territories' bounding boxes, padded by 50 km) and tests exactly, polygon by polygon inside each
+polygon's bounding box, only the points in cells that a border may touch; :func:`sample_masks` skips
+the four extra points wherever the grid shows one nation (or none) for the whole radius about the
+nadir, and the geodetic conversion for samples far from every territory. None of this changes an
+answer (the tests compare with a brute-force look-up).
 """
 
 from __future__ import annotations
@@ -289,12 +297,18 @@ class TerritoryMap:
         for di in (-1, 0, 1):
             for dj in (-1, 0, 1):
                 grown[1:-1, 1:-1] |= border[1 + di:n_lat + 1 + di, 1 + dj:n_lon + 1 + dj]
-        grown = grown[1:-1, 1:-1].ravel()
-        table = np.full(n_lat * n_lon, _BORDER, np.uint64)
-        clear = np.flatnonzero(~grown)
-        ci, cj = np.divmod(clear, n_lon)
+        clear = ~grown[1:-1, 1:-1]
+        # A run of border-free cells along a row is free of borders (closed cells, the shared sides
+        # too), so one mask holds for the whole run: test the centre of its first cell.
+        first = clear.copy()
+        first[:, 1:] &= ~clear[:, :-1]
+        first, clear = first.ravel(), clear.ravel()
+        starts = np.flatnonzero(first)
+        ci, cj = np.divmod(starts, n_lon)
         centre_lon = np.mod(lon0 + (cj + 0.5) * h + np.pi, _TWO_PI) - np.pi
-        table[clear] = self._exact(lat0 + (ci + 0.5) * h, centre_lon, prefilter=True)
+        run_mask = self._exact(lat0 + (ci + 0.5) * h, centre_lon, prefilter=True)
+        table = np.full(n_lat * n_lon, _BORDER, np.uint64)
+        table[clear] = run_mask[np.cumsum(first)[clear] - 1]
         return _Grid(lat0, lon0, 1.0 / h, n_lat, n_lon, table, pad_m, lat_ext)
 
     def _maybe_near_ecef(self, r_ecef: np.ndarray, margin_m: float) -> np.ndarray:
@@ -402,7 +416,7 @@ def sample_masks(territory: TerritoryMap, r_ecef: np.ndarray, alive: np.ndarray,
     out = np.zeros(alive.size, np.uint64)
     idx = np.flatnonzero(used.ravel())
     pts = r.reshape(-1, 3)[idx]
-    near = territory._maybe_near_ecef(pts, radius_m)
+    near = territory._maybe_near_ecef(pts, max(radius_m, 0.0))
     idx, pts = idx[near], pts[near]
     if not idx.size:
         return out.reshape(alive.shape)
