@@ -157,7 +157,7 @@ def test_an_approval_past_its_deadline_is_never_fired():
 def test_a_delegation_on_first_launch_hands_a_national_only_battery_to_the_alliance():
     data = copy.deepcopy(BASE)
     data["policies"] = [{"nation": "osterland", "authority_changes": [
-        {"batteries": ["ol-lt-stockholm"], "to": "delegated", "on": "first_launch_detected"}]}]
+        {"batteries": ["ol-lt-stockholm"], "to": "delegated", "when": "first_launch_detected"}]}]
     sim, delivered = _run_capturing(data)
     alliance = next(c["id"] for c in data["c2_nodes"] if c["kind"] == "alliance")
     change = next(e for e in sim.audit.entries if e["kind"] == "authority_change")
@@ -173,13 +173,6 @@ def test_every_national_only_order_in_the_baseline_comes_from_its_nation(baselin
     orders = [m for _, _, m in delivered if isinstance(m, EngagementOrder) and m.battery in national_only]
     assert orders and all(m.issuer == next(b["reports_to"] for b in data["batteries"] if b["id"] == m.battery)
                           for m in orders)
-
-
-def test_threat_warnings_respect_every_contributing_nation(ruled):
-    # Osterland's tracks never reach the alliance C2, so its warnings rest on the others' tracks only:
-    # every warning delivered is one the alliance could make, and Vestria's reduced tracks still feed it.
-    _, sim, delivered = ruled
-    assert any(isinstance(m, ThreatWarning) for _, _, m in delivered)
 
 
 @pytest.fixture(scope="module")
@@ -239,3 +232,22 @@ def test_runs_with_policies_are_reproducible_bit_for_bit(ruled):
     again = Simulation(_scenario(data), 1)
     again.run()
     assert again.audit.head == sim.audit.head
+
+
+def test_threat_warnings_follow_the_agreements_of_the_nations_whose_tracks_they_rest_on():
+    # Only Osterland's tracks reach the alliance C2, so every warning rests on Osterland's data alone:
+    # Nordmark may have its assessments, Vestria may not; nobody but Osterland gets its launch estimates.
+    data = copy.deepcopy(BASE)
+    data["policies"] = [
+        {"nation": "nordmark", "sharing": [{"info": "tracks", "to": "nobody"}]},
+        {"nation": "vestria", "sharing": [{"info": "tracks", "to": "nobody"}]},
+        {"nation": "osterland", "sharing": [{"info": "threat_assessments", "to": ["nordmark", "alliance_c2"]},
+                                            {"info": "launch_estimates", "to": "nobody"}]},
+    ]
+    sim, delivered = _run_capturing(data)
+    warnings = [(dst, m) for _, dst, m in delivered if isinstance(m, ThreatWarning)]
+    assert {dst for dst, _ in warnings} == {"nm-c2", "ol-c2"}
+    assert all(m.launch_lat_deg is None for dst, m in warnings if dst == "nm-c2")
+    assert any(m.launch_lat_deg is not None for dst, m in warnings if dst == "ol-c2")
+    withheld = {e["rule"] for e in sim.audit.entries if e["kind"] == "withheld" and e["message"] == "ThreatWarning"}
+    assert withheld == {"sharing:osterland:threat_assessments"}

@@ -68,8 +68,8 @@ class AllianceNode:
         ev = evaluate(t_s, tracks.ids, tracks.x, tracks.P, tracks.t_s, self.planner.assets, self._memo)
         out.append(Record("picture", {"ids": ev.track_ids, "x": ev.x, "P_pos_m": np.sqrt(
             np.trace(tracks.P[:, :3, :3], axis1=1, axis2=2))}))
-        out += self._warn(ev)
         self._contributors = {int(i): tracks.nations_of(k) for k, i in enumerate(tracks.ids.tolist())}
+        out += self._warn(ev)
         out += plan_cycle(self.planner, ev, self.book, self._memo, self._track_sources)
         self._gate.ran(t_s, ids, self.book, self.planner)
         return out

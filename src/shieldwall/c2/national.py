@@ -36,11 +36,13 @@ class ApprovalModel:
 class NationalNode:
     """The C2 node of one nation. ``planner`` (None: the nation plans for no battery) covers its
     batteries that are or may become ``national_only``; ``partners`` are the other nations' nodes
-    that plan for batteries of their own (sent this nation's tracks, as its agreements allow)."""
+    that plan for batteries of their own (sent this nation's tracks, as its agreements allow);
+    ``authority`` is the command authority of each of the nation's batteries at the start."""
 
     def __init__(self, node_id: str, nation: str, alliance_id: str, *, planner: PlanningContext | None,
                  tracker_params: TrackerParams, report_period_s: float, approval: ApprovalModel,
-                 policy: PolicyBook, rng: np.random.Generator, partners: tuple[str, ...] = ()):
+                 policy: PolicyBook, rng: np.random.Generator, partners: tuple[str, ...] = (),
+                 authority: dict[str, str] | None = None):
         self.id = node_id
         self.nation = nation
         self.alliance_id = alliance_id
@@ -65,6 +67,7 @@ class NationalNode:
         self._partner_sensors: dict[tuple[str, int], list[str]] = {}  # (nation, track) → sensors
         self._delegations = [d for d in policy.delegations if d.nation == nation]
         self._launch_seen = False
+        self._authority = dict(authority or {})  # own battery -> its command authority now
 
     def start(self, t_s: float) -> list[Output]:
         out: list[Output] = [Timer(t_s + self.report_period_s, "report")]
@@ -177,16 +180,22 @@ class NationalNode:
         self._launch_seen = True
         out: list[Output] = []
         for d in self._delegations:
-            if d.on == "first_launch_detected":
+            if d.when == "first_launch_detected":
                 out += self._delegate(t_s, d)
         return out
 
     def _delegate(self, t_s: float, d: Delegation) -> list[Output]:
-        """Put batteries under a new authority: our own planner and the alliance follow."""
-        out: list[Output] = [Send(self.alliance_id, AuthorityChange(t_s, self.nation, d.batteries, d.authority, d.rule))]
-        for battery in d.batteries:
-            before = self._planner.set_authority(battery, d.authority) if self._planner is not None else None
-            out.append(Record("authority_change", {"battery": battery, "detail": f"{before or '?'} -> {d.authority}"}))
+        """Put batteries under a new authority (those not already under it): our own planner and the
+        alliance follow."""
+        changed = tuple(b for b in d.batteries if self._authority.get(b) != d.authority)
+        if not changed:
+            return []
+        out: list[Output] = [Send(self.alliance_id, AuthorityChange(t_s, self.nation, changed, d.authority, d.rule))]
+        for battery in changed:
+            before, self._authority[battery] = self._authority.get(battery), d.authority
+            if self._planner is not None:
+                self._planner.set_authority(battery, d.authority)
+            out.append(Record("authority_change", {"battery": battery, "detail": f"{before} -> {d.authority}"}))
             out.append(Audit("authority_change", d.rule, {"battery": battery, "from": before, "to": d.authority}))
         return out
 

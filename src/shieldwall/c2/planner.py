@@ -121,6 +121,11 @@ class PlanningContext:
         self.cost = np.array([self.doctrine.cost_of(x.tier) for x in b], float)
         self._expected_threats()
 
+    @property
+    def nation(self) -> str:
+        """The planning node's nation (``alliance`` for the alliance node)."""
+        return self.batteries[0].nation if self.role == "national" and self.batteries else "alliance"
+
     def set_authority(self, battery: str, authority: str) -> str | None:
         """Put ``battery`` under ``authority``; returns the authority it had (None: not one of ours)."""
         i = self._index.get(battery)
@@ -413,7 +418,7 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
             "order": order.order_id, "battery": spec.id, "battery_nation": spec.nation, "track": order.track,
             "solver": solution.solver, "shots": int(n), "pk": float(params.pk[i]), "value": float(value[j]),
             "intercept_s": intercept_s, "launch_s": order.launch_s, "authority": ctx.authority[b],
-            "via": ctx.route_via.get(spec.id, ""), "rules": rules,
+            "via": ctx.route_via.get(spec.id, ""), "rules": rules, "planner_nation": ctx.nation,
             "sources": sources(order.track) if sources is not None else [], "pos_ecef": ev.x[t, :3]}))
         out += _reserve(ctx, order, spec)
     return out

@@ -433,8 +433,7 @@ def _release_nation(e: Mapping[str, Any]) -> str | None:
 
 def _release_for(entries: list[dict], upto: int, nation: Any, track: Any, node: Any) -> dict | None:
     """The most recent release or reduction before ``entries[upto]`` that carried ``nation``'s
-    ``track`` (to ``node`` when such an entry exists, else to anywhere)."""
-    fallback = None
+    ``track`` to ``node`` (None if there is none)."""
     for e in reversed(entries[:upto]):
         if e.get("kind") not in ("release", "reduced"):
             continue
@@ -446,8 +445,7 @@ def _release_for(entries: list[dict], upto: int, nation: Any, track: Any, node: 
             continue
         if e.get("to") == node:
             return e
-        fallback = fallback or e
-    return fallback
+    return None
 
 
 def _list(x: Any) -> list:
@@ -480,7 +478,9 @@ def _explain_order(entries: list[dict], i: int) -> list[str]:
     for s in sources:
         r = _release_for(entries, i, s.get("nation"), s.get("track"), node)
         what = f"{s.get('nation', '?')} track {s.get('track', '?')}"
-        if r is None:
+        if s.get("nation") and s.get("nation") == o.get("planner_nation"):
+            described.append(f"{what} (the planning node's own track)")
+        elif r is None:
             described.append(f"{what} (no release recorded)")
         elif r.get("kind") == "reduced":
             cut = ", ".join(str(x) for x in _list(r.get("reductions"))) or "reduced"

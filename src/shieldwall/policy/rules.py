@@ -35,14 +35,14 @@ class Agreement:
 
 @dataclass(frozen=True, slots=True)
 class Delegation:
-    """An authority change: ``batteries`` go to ``authority`` at ``at_s`` [s] or on event ``on``."""
+    """An authority change: ``batteries`` go to ``authority`` at ``at_s`` [s] or on event ``when``."""
 
     rule: str
     nation: str
     batteries: tuple[str, ...]
     authority: str
     at_s: float | None
-    on: str | None
+    when: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,4 +117,4 @@ def _compile(p: Policy, s: Scenario, nations, agreements, overflight, third, eng
     own = tuple(b.id for b in s.batteries if b.nation == n)
     for k, change in enumerate(p.authority_changes):
         batteries = own if change.batteries == "all" else tuple(change.batteries)
-        delegations.append(Delegation(f"delegation:{n}:{k}", n, batteries, change.to, change.at_s, change.on))
+        delegations.append(Delegation(f"delegation:{n}:{k}", n, batteries, change.to, change.at_s, change.when))

@@ -267,12 +267,12 @@ class AuthorityChange(Strict):
     batteries: list[Identifier] | Literal["all"] = "all"
     to: Authority
     at_s: float | None = Field(default=None, ge=0)
-    on: Literal["first_launch_detected"] | None = None
+    when: Literal["first_launch_detected"] | None = None
 
     @model_validator(mode="after")
     def _one_trigger(self) -> AuthorityChange:
-        if (self.at_s is None) == (self.on is None):
-            raise ValueError("give either 'at_s' or 'on' (expected exactly one trigger)")
+        if (self.at_s is None) == (self.when is None):
+            raise ValueError("give either 'at_s' or 'when' (expected exactly one trigger)")
         return self
 
 

@@ -111,7 +111,8 @@ class Simulation:
                 report_period_s=s.settings.track_report_period_s,
                 approval=ApprovalModel(c.approval_time_mean_s, c.approval_time_sd_s, c.approval_deadline_s,
                                        c.approval_denial_rate),
-                policy=policy, rng=rng, partners=tuple(sorted(planning - {c.id})))
+                policy=policy, rng=rng, partners=tuple(sorted(planning - {c.id})),
+                authority={b.id: b.authority for b in own})
             self._nation_of[c.id] = c.nation or ""
         extra = np.array([margin[b.id] for b in batteries])
         planner = PlanningContext(alliance_id, batteries, self.assets, doctrine, extra, role="alliance", policy=policy,
@@ -126,7 +127,7 @@ class Simulation:
         self.sensor_models = models
         self.sensor_nodes = []
         for x in s.sensors:
-            node = SensorNode(x.id, x.nation, x.reports_to)
+            node = SensorNode(x.id, x.nation, x.reports_to, policy)
             self.nodes[x.id] = node
             self.sensor_nodes.append(node)
             self._nation_of[x.id] = x.nation
