@@ -25,7 +25,7 @@ from shieldwall.world.ballistic import trajectory_summary
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "examples" / "small.yaml"
 SHIELDWALL = Path(sys.executable).with_name("shieldwall")
-SUBCOMMANDS = ("validate", "run", "trajectory", "wta", "audit")
+SUBCOMMANDS = ("validate", "run", "trajectory", "wta", "audit", "compare")
 
 
 def invoke(*args: str):
