@@ -4,6 +4,7 @@ book (de-confliction gate against brute-force distances, refunds, busy channels)
 from __future__ import annotations
 
 import ast
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -137,6 +138,40 @@ def test_engaged_mask_matches_brute_force_distances(seed):
     mask = book.engaged_mask(np.arange(5), times, tracks)
     expected = [any(np.linalg.norm(tracks[t, int(w / 2.0)] - a) < SAME_THREAT_GATE_M for w, a in engagements)
                 for t in range(5)]
+    assert mask.tolist() == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000))
+def test_engaged_mask_gates_on_track_uncertainty_and_own_tracks_first(seed):
+    rng = np.random.default_rng(seed)
+    book = EngagementBook(8.0)
+    times = np.arange(0.0, 100.0, 2.0)
+    tracks = rng.normal(size=(5, 1, 3)) * 50e3 + rng.normal(size=(5, 1, 3)) * 1e3 * times[None, :, None]
+    sig_p, sig_v = rng.uniform(100.0, 3000.0, 5), rng.uniform(1.0, 60.0, 5)
+    P = np.zeros((5, 6, 6))
+    P[:, :3, :3] = (sig_p ** 2)[:, None, None] * np.eye(3)
+    P[:, 3:, 3:] = (sig_v ** 2)[:, None, None] * np.eye(3)
+    others, own = [], []
+    for i in range(3):
+        when = float(rng.choice(times))
+        aim = tracks[rng.integers(5), int(when / 2.0)] + rng.normal(size=3) * 8e3
+        book.observe(EngagementStatus(f"x{i}", 0.0, "other", "n2", -1, "launched", aim, when, 1))
+        others.append((when, aim))
+    for i, track in enumerate((1, 9)):  # track 9 has left the picture (ids 0..4 remain)
+        when = float(rng.choice(times))
+        aim = tracks[rng.integers(5), int(when / 2.0)] + rng.normal(size=3) * 8e3
+        book.add_order(dataclasses.replace(_order(10 + i, intercept_s=when, aim=aim), track=track))
+        own.append((track, when, aim))
+    mask = book.engaged_mask(np.arange(5), times, tracks, P, 0.0)
+
+    def within(t, when, aim):  # gate: 3 sigma of track and aim (RSS of both), in [5, 25] km
+        sigma = np.sqrt(3 * sig_p[t] ** 2 + 3 * (when * sig_v[t]) ** 2)
+        gate = min(max(3.0 * np.sqrt(2.0) * sigma, 5e3), 25e3)
+        return np.linalg.norm(tracks[t, int(when / 2.0)] - aim) < gate
+
+    expected = [t == 1 or any(within(t, w, a) for w, a in others)
+                or any(within(t, w, a) for track, w, a in own if track == 9) for t in range(5)]
     assert mask.tolist() == expected
 
 

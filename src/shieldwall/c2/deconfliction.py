@@ -10,8 +10,12 @@ import numpy as np
 from shieldwall.c2.node import Record
 from shieldwall.comms.messages import EngagementOrder, EngagementStatus
 
-#: Two engagements aim at the same threat if their predicted positions agree within this [m].
+#: Same-threat gate (:meth:`EngagementBook.engaged_mask`): a track whose predicted position at an open
+#: engagement's intercept time lies within GATE_SIGMAS standard deviations of its aim point is taken
+#: for the engaged threat; the gate is kept within [MIN_GATE_M, SAME_THREAT_GATE_M] [m].
 SAME_THREAT_GATE_M = 25_000.0
+MIN_GATE_M = 5_000.0
+GATE_SIGMAS = 3.0
 #: A track updated this long [s] after the planned intercept time has survived it.
 SURVIVAL_MARGIN_S = 0.5
 
@@ -115,21 +119,36 @@ class EngagementBook:
         when = np.array([e.intercept_s for e in (*self._own.values(), *self._others.values())])
         return np.unique(t0_s + step_s * np.maximum(np.ceil((when - t0_s) / step_s - 1e-9), 0.0))
 
-    def engaged_mask(self, track_ids: np.ndarray, times_s: np.ndarray, r_ecef: np.ndarray) -> np.ndarray:
-        """Tracks (T,) that are engaged, killed, or aimed at by any open engagement.
+    def engaged_mask(self, track_ids: np.ndarray, times_s: np.ndarray, r_ecef: np.ndarray,
+                     P: np.ndarray | None = None, t_s: float | None = None) -> np.ndarray:
+        """Tracks (T,) that are engaged, killed, or aimed at by an open engagement.
 
-        ``times_s`` (K,) and ``r_ecef`` (T, K, 3) are the tracks' predicted trajectories. An engagement
-        covers its own track and any track whose predicted position at the engagement's intercept time
-        lies within :data:`SAME_THREAT_GATE_M` of its aim point: another node's engagement, or one of
-        ours on an object whose track has since been dropped and restarted under a new number.
+        ``times_s`` (K,) and ``r_ecef`` (T, K, 3) are the tracks' predicted trajectories; ``P`` (T, 6, 6)
+        their covariances at ``t_s``. An own engagement covers its own track; only once that track has
+        left the picture (dropped, or restarted under a new number) does it cover, by position, a track
+        whose predicted position at the intercept time lies within the same-threat gate of its aim
+        point. Another node's engagement (its track numbers are not ours) covers such tracks always.
+        The gate is :data:`GATE_SIGMAS` times the RSS of the track's position sigma flown linearly to
+        the intercept time and an aim point as uncertain, at least :data:`MIN_GATE_M`, at most
+        :data:`SAME_THREAT_GATE_M` (without ``P``: that fixed gate): wide enough for the same object
+        seen by two trackers, narrow enough not to mistake a neighbouring missile of the same salvo.
         """
+        present = set(track_ids.tolist())
         own = {e.track for e in self._own.values()} | self.killed
         mask = np.fromiter((t in own for t in track_ids.tolist()), bool, len(track_ids))
-        open_ = [*self._own.values(), *self._others.values()]
+        open_ = [e for e in self._own.values() if e.track not in present] + list(self._others.values())
         if open_ and len(times_s):
             aims = np.array([e.aim_ecef for e in open_])
             when = np.array([e.intercept_s for e in open_])
             k = np.clip(np.searchsorted(times_s, when), 0, len(times_s) - 1)
             d = np.linalg.norm(r_ecef[:, k, :] - aims[None, :, :], axis=-1)  # (T, E)
-            mask |= (d < SAME_THREAT_GATE_M).any(axis=1)
+            gate = np.full(d.shape, SAME_THREAT_GATE_M)
+            if P is not None and t_s is not None:
+                dt = (when - t_s)[None, :]
+                pp = np.trace(P[:, :3, :3], axis1=1, axis2=2)[:, None]
+                pv = np.trace(P[:, :3, 3:], axis1=1, axis2=2)[:, None]
+                vv = np.trace(P[:, 3:, 3:], axis1=1, axis2=2)[:, None]
+                sigma = np.sqrt(np.maximum(pp + 2.0 * dt * pv + dt * dt * vv, 0.0))
+                gate = np.clip(GATE_SIGMAS * np.sqrt(2.0) * sigma, MIN_GATE_M, SAME_THREAT_GATE_M)
+            mask |= (d < gate).any(axis=1)
         return mask

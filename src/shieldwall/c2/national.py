@@ -65,6 +65,7 @@ class NationalNode:
         self._sources: dict[int, set[str]] = {}  # own track → sensors that updated it
         self._sites: dict[str, np.ndarray] = {}  # sensor → site ECEF [m]
         self._partner_sensors: dict[tuple[str, int], list[str]] = {}  # (nation, track) → sensors
+        self._partner_reports: dict[str, TrackReport] = {}  # nation → its latest report not yet fused
         self._delegations = [d for d in policy.delegations if d.nation == nation]
         self._launch_seen = False
         self._authority = dict(authority or {})  # own battery -> its command authority now
@@ -100,11 +101,8 @@ class NationalNode:
                 self._planner.refund(self._book.observe(msg))
             return []
         if isinstance(msg, TrackReport):
-            if self._planner is not None:
-                self._fusion.ingest(msg.nation, msg.ids, msg.x, msg.P, msg.t_update_s)
-                for k, track in enumerate(msg.ids.tolist()):
-                    named = msg.track_sensors[k] if msg.track_sensors.shape[1] else []
-                    self._partner_sensors[(msg.nation, track)] = [s for s, on in zip(msg.sensor_ids, named) if on]
+            if self._planner is not None:  # fused at the next decision (a newer report supersedes it)
+                self._partner_reports[msg.nation] = msg
             return []
         if isinstance(msg, ThreatWarning):
             out: list[Output] = [Record("warning_received", {"track": msg.track, "detail": ",".join(msg.assets),
@@ -201,19 +199,29 @@ class NationalNode:
 
     def _decide(self, t_s: float) -> list[Output]:
         assert self._planner is not None and self._book is not None
+        if not self._planner.tasked.any():  # nothing of ours to plan for (all delegated, for now)
+            self._partner_reports.clear()
+            return []
+        for nation in sorted(self._partner_reports):
+            self._fuse_partner(self._partner_reports[nation])
+        self._partner_reports.clear()
         own = self.tracker.confirmed()
         if len(own.ids):
             self._fusion.ingest(self.nation, own.ids, own.x, own.P, own.t_update_s)
         ids, t_update_s = self._fusion.updates(t_s)
         out: list[Output] = list(self._book.assess(t_s, ids, t_update_s))
-        if not self._planner.tasked.any():
-            return out
         if len(ids) and self._gate.needed(t_s, ids, self._book, self._planner):
             tracks = self._fusion.system_tracks(t_s)
             ev = evaluate(t_s, tracks.ids, tracks.x, tracks.P, tracks.t_s, self._planner.assets, self._memo)
             out += plan_cycle(self._planner, ev, self._book, self._memo, self._track_sources)
             self._gate.ran(t_s, ids, self._book, self._planner)
         return out
+
+    def _fuse_partner(self, msg: TrackReport) -> None:
+        self._fusion.ingest(msg.nation, msg.ids, msg.x, msg.P, msg.t_update_s)
+        for k, track in enumerate(msg.ids.tolist()):
+            named = msg.track_sensors[k] if msg.track_sensors.shape[1] else []
+            self._partner_sensors[(msg.nation, track)] = [s for s, on in zip(msg.sensor_ids, named) if on]
 
     def _track_sources(self, track: int) -> list[dict]:
         """The national tracks and sensors behind one of our system tracks."""

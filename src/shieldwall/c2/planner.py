@@ -117,7 +117,8 @@ class PlanningContext:
             self.set_authority(x.id, x.authority)
         self.params_divert_m = np.array([x.divert_m for x in b])
         nations = np.array(self.assets.nations)
-        self.defends = np.array([[x.defends is None or n in x.defends for n in nations] for x in b], bool).reshape(len(b), -1)
+        self.defends = np.array([[x.defends is None or n in x.defends for n in nations] for x in b],
+                                bool).reshape(len(b), len(nations))
         self.cost = np.array([self.doctrine.cost_of(x.tier) for x in b], float)
         self._expected_threats()
 
@@ -165,7 +166,8 @@ class PlanningContext:
         ground_m = geo.great_circle_m(b_lat[:, None], b_lon[:, None], np.atleast_1d(lat)[None, :],
                                       np.atleast_1d(lon)[None, :])
         reach = (ground_m <= self.params.max_range_m[:, None]) & self.defends[:, self.expected_asset]
-        self.expected_pk = np.where(reach, self.params.pk[:, None], 0.0).reshape(len(self.batteries), -1)
+        self.expected_pk = np.where(reach, self.params.pk[:, None], 0.0).reshape(len(self.batteries),
+                                                                               len(self.expected_asset))
 
     def expected_still_to_come(self, ev: Evaluation) -> np.ndarray:
         """Columns (indices) of the expected threats not yet seen: every track that has threatened an
@@ -338,11 +340,11 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
         horizon_s = float(np.nanmax(ev.impact.t_impact_s[sel]) - t_s) + PREDICTION_STEP_S
         times_s, r_ecef, alive = predict_trajectories(ev.x[sel], t_s, max(horizon_s, PREDICTION_STEP_S),
                                                       PREDICTION_STEP_S, integration_step_s=INTEGRATION_STEP_S)
-        engaged = book.engaged_mask(ev.track_ids[sel], times_s, r_ecef)
+        engaged = book.engaged_mask(ev.track_ids[sel], times_s, r_ecef, ev.P[sel], t_s)
         duplicate = _duplicates(r_ecef, alive)
     else:  # the full trajectories only of the tracks that could be ordered
         when = book.intercept_grid_s(t_s, PREDICTION_STEP_S)
-        engaged = book.engaged_mask(ev.track_ids[sel], when, memo.positions(sel, t_s, when))
+        engaged = book.engaged_mask(ev.track_ids[sel], when, memo.positions(sel, t_s, when), ev.P[sel], t_s)
         duplicate = _duplicates(*memo.trajectories(sel, t_s, SAME_OBJECT_SAMPLES)[1:])
     candidates = ~engaged & ~duplicate
     allowed = (ctx.defends.astype(float) @ threatening[sel].T.astype(float)) > 0  # (B, S)
@@ -450,7 +452,8 @@ def _salvo(d: DoctrineSpec, value: np.ndarray, pk_now: np.ndarray, second_shot: 
         per_threat = d.min_raid_negation ** (1.0 / value.size)
         best = np.minimum(pk_now.max(axis=0, initial=0.0), 1.0 - 1e-12)
         with np.errstate(divide="ignore"):
-            need = np.where(best > 0, np.ceil(np.log1p(-per_threat) / np.log1p(-best)), 0)
+            # (a ratio a rounding error above a whole number needs that number of shots, not one more)
+            need = np.where(best > 0, np.ceil(np.log1p(-per_threat) / np.log1p(-best) - 1e-9), 0)
         salvo = np.maximum(salvo, np.minimum(need, MAX_SALVO).astype(salvo.dtype))
     return salvo
 
