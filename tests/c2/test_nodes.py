@@ -143,7 +143,7 @@ def test_engaged_mask_matches_brute_force_distances(seed):
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 10_000))
-def test_engaged_mask_gates_on_track_uncertainty_and_own_tracks_first(seed):
+def test_engaged_mask_gates_on_track_uncertainty_and_tracks_born_since_the_order(seed):
     rng = np.random.default_rng(seed)
     book = EngagementBook(8.0)
     times = np.arange(0.0, 100.0, 2.0)
@@ -158,11 +158,13 @@ def test_engaged_mask_gates_on_track_uncertainty_and_own_tracks_first(seed):
         aim = tracks[rng.integers(5), int(when / 2.0)] + rng.normal(size=3) * 8e3
         book.observe(EngagementStatus(f"x{i}", 0.0, "other", "n2", -1, "launched", aim, when, 1))
         others.append((when, aim))
-    for i, track in enumerate((1, 9)):  # track 9 has left the picture (ids 0..4 remain)
+    # Own orders on track 1 (which then knew tracks 0-2) and on track 9 (which knew 9 and 0): tracks born
+    # since an order may be its object tracked anew; tracks it knew are others.
+    for i, (track, known) in enumerate(((1, (0, 1, 2)), (9, (9, 0)))):
         when = float(rng.choice(times))
         aim = tracks[rng.integers(5), int(when / 2.0)] + rng.normal(size=3) * 8e3
-        book.add_order(dataclasses.replace(_order(10 + i, intercept_s=when, aim=aim), track=track))
-        own.append((track, when, aim))
+        book.add_order(dataclasses.replace(_order(10 + i, intercept_s=when, aim=aim), track=track), np.array(known))
+        own.append((track, known, when, aim))
     mask = book.engaged_mask(np.arange(5), times, tracks, P, 0.0)
 
     def within(t, when, aim):  # gate: 3 sigma of track and aim (RSS of both), in [5, 25] km
@@ -171,7 +173,8 @@ def test_engaged_mask_gates_on_track_uncertainty_and_own_tracks_first(seed):
         return np.linalg.norm(tracks[t, int(when / 2.0)] - aim) < gate
 
     expected = [t == 1 or any(within(t, w, a) for w, a in others)
-                or any(within(t, w, a) for track, w, a in own if track == 9) for t in range(5)]
+                or any(within(t, w, a) for track, known, w, a in own if t != track and t not in known)
+                for t in range(5)]
     assert mask.tolist() == expected
 
 

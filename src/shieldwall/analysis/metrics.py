@@ -122,7 +122,7 @@ def compute_metrics(scenario: Scenario, events: pd.DataFrame, threat_ids: tuple[
         "messages_lost": int(messages_lost),
         "seed": int(seed),
         "shots_per_kill": len(launches) / len(kills) if len(kills) else None,
-        "duplicate_engagements": _duplicate_engagements(launches),
+        "duplicate_engagements": _duplicate_engagements(launches, scenario.doctrine.kill_assessment_delay_s),
         "orders": int((kind == "order").sum()),
         "approvals": int((kind == "approved").sum()),
         "expired_orders": int((kind == "expired").sum()),
@@ -188,10 +188,14 @@ def _threatened_nations(events: pd.DataFrame, asset_nation: dict[str, str]) -> d
     return out
 
 
-def _duplicate_engagements(launches: pd.DataFrame) -> int:
-    """Interceptor launches by a nation at a threat another nation had already fired on."""
+def _duplicate_engagements(launches: pd.DataFrame, look_s: float) -> int:
+    """Interceptor launches by a nation at a threat that another nation's interceptors were already on
+    their way to: fired before that earlier intercept time (the ``value`` of its launch event) plus
+    the kill-assessment delay ``look_s`` [s]. A shot after the look (shoot-look-shoot) is not one."""
     count = 0
     for _, rows in launches[launches["threat"] != ""].groupby("threat"):
-        nations = rows.sort_values("t_s")["nation"].tolist()
-        count += sum(1 for k, n in enumerate(nations) if any(m != n for m in nations[:k]))
+        rows = rows.sort_values("t_s", kind="stable")
+        fired = list(zip(rows["t_s"], rows["nation"], rows["value"]))
+        count += sum(1 for k, (t, n, _) in enumerate(fired)
+                     if any(m != n and t < intercept + look_s for _, m, intercept in fired[:k]))
     return count

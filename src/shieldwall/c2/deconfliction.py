@@ -29,6 +29,7 @@ class Engagement:
     intercept_s: float
     shots: int
     state: str  # "ordered" | "launched"
+    known: frozenset[int] = frozenset()  # the owner's tracks when it ordered (other objects, then)
 
 
 class EngagementBook:
@@ -46,10 +47,13 @@ class EngagementBook:
         fire channel frees (inf if none); every other change of the book bumps :attr:`version`."""
         return min((e.intercept_s for e in self._own.values() if e.intercept_s > t_s), default=np.inf)
 
-    def add_order(self, order: EngagementOrder) -> None:
+    def add_order(self, order: EngagementOrder, known_tracks: np.ndarray | None = None) -> None:
+        """Book an own order; ``known_tracks``: the node's track numbers when it ordered (tracks it then
+        judged to be other objects)."""
         self.version += 1
+        known = frozenset(np.asarray(known_tracks).tolist()) if known_tracks is not None else frozenset()
         self._own[order.order_id] = Engagement(order.order_id, order.battery, order.track, order.aim_ecef,
-                                               order.intercept_s, order.shots, "ordered")
+                                               order.intercept_s, order.shots, "ordered", known)
 
     def observe(self, status: EngagementStatus) -> Engagement | None:
         """Fold a status message into the book (own orders by id; others' by position). Another node's
@@ -124,20 +128,24 @@ class EngagementBook:
         """Tracks (T,) that are engaged, killed, or aimed at by an open engagement.
 
         ``times_s`` (K,) and ``r_ecef`` (T, K, 3) are the tracks' predicted trajectories; ``P`` (T, 6, 6)
-        their covariances at ``t_s``. An own engagement covers its own track; only once that track has
-        left the picture (dropped, or restarted under a new number) does it cover, by position, a track
-        whose predicted position at the intercept time lies within the same-threat gate of its aim
-        point. Another node's engagement (its track numbers are not ours) covers such tracks always.
+        their covariances at ``t_s``. An own engagement covers its own track and, by position, any track
+        born since it was ordered (the same object tracked anew) whose predicted position at the
+        intercept time lies within the same-threat gate of its aim point; tracks it knew then were
+        other objects. Another node's engagement (its track numbers are not ours) covers every track
+        within the gate.
         The gate is :data:`GATE_SIGMAS` times the RSS of the track's position sigma flown linearly to
         the intercept time and an aim point as uncertain, at least :data:`MIN_GATE_M`, at most
         :data:`SAME_THREAT_GATE_M` (without ``P``: that fixed gate): wide enough for the same object
         seen by two trackers, narrow enough not to mistake a neighbouring missile of the same salvo.
         """
-        present = set(track_ids.tolist())
+        ids = track_ids.tolist()
         own = {e.track for e in self._own.values()} | self.killed
-        mask = np.fromiter((t in own for t in track_ids.tolist()), bool, len(track_ids))
-        open_ = [e for e in self._own.values() if e.track not in present] + list(self._others.values())
+        mask = np.fromiter((t in own for t in ids), bool, len(track_ids))
+        open_ = [*self._own.values(), *self._others.values()]
         if open_ and len(times_s):
+            # (T, E): may engagement e cover track t by position (not its own, not known to it as other)
+            eligible = np.array([[t != e.track and t not in e.known for e in open_] for t in ids], bool).reshape(
+                len(ids), len(open_))
             aims = np.array([e.aim_ecef for e in open_])
             when = np.array([e.intercept_s for e in open_])
             k = np.clip(np.searchsorted(times_s, when), 0, len(times_s) - 1)
@@ -150,5 +158,5 @@ class EngagementBook:
                 vv = np.trace(P[:, 3:, 3:], axis1=1, axis2=2)[:, None]
                 sigma = np.sqrt(np.maximum(pp + 2.0 * dt * pv + dt * dt * vv, 0.0))
                 gate = np.clip(GATE_SIGMAS * np.sqrt(2.0) * sigma, MIN_GATE_M, SAME_THREAT_GATE_M)
-            mask |= (d < gate).any(axis=1)
+            mask |= (eligible & (d < gate)).any(axis=1)
         return mask

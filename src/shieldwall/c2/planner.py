@@ -406,7 +406,7 @@ def plan_cycle(ctx: PlanningContext, ev: Evaluation, book: EngagementBook,
             intercept_s=intercept_s, launch_s=float(win.launch_s[i, j]),
             latest_launch_s=float(win.launch_s[i, j]) + LAUNCH_SLACK_S, shots=int(n))
         ctx.inventory[b] -= n
-        book.add_order(order)
+        book.add_order(order, ev.track_ids)
         lat, lon, alt = geo.ecef_to_geodetic(order.aim_ecef)
         out.append(Record("order", {"battery": spec.id, "order": order.order_id, "track": order.track,
                                     "nation": spec.nation, "value": float(ev.value_at_risk[t]),
