@@ -180,7 +180,8 @@ def _purity_continuity(tracks: pd.DataFrame | None, cutoff_m: float) -> dict[str
 
 
 def _threatened_nations(events: pd.DataFrame, asset_nation: dict[str, str]) -> dict[str, set[str]]:
-    """Truth threat → nations whose assets the alliance judged it to threaten."""
+    """Truth threat → nations whose assets a planning node (the alliance, or a nation for its own
+    batteries) judged it to threaten."""
     rows = events[(events["kind"] == "threat_evaluated") & (events["threat"] != "")]
     out: dict[str, set[str]] = {}
     for threat, detail in rows[["threat", "detail"]].itertuples(index=False):

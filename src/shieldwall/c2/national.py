@@ -66,6 +66,7 @@ class NationalNode:
         self._sites: dict[str, np.ndarray] = {}  # sensor → site ECEF [m]
         self._partner_sensors: dict[tuple[str, int], list[str]] = {}  # (nation, track) → sensors
         self._partner_reports: dict[str, TrackReport] = {}  # nation → its latest report not yet fused
+        self._evaluated: set[int] = set()  # tracks already recorded as threatening
         self._delegations = [d for d in policy.delegations if d.nation == nation]
         self._launch_seen = False
         self._authority = dict(authority or {})  # own battery -> its command authority now
@@ -213,8 +214,22 @@ class NationalNode:
         if len(ids) and self._gate.needed(t_s, ids, self._book, self._planner):
             tracks = self._fusion.system_tracks(t_s)
             ev = evaluate(t_s, tracks.ids, tracks.x, tracks.P, tracks.t_s, self._planner.assets, self._memo)
+            out += self._newly_threatening(ev)
             out += plan_cycle(self._planner, ev, self._book, self._memo, self._track_sources)
             self._gate.ran(t_s, ids, self._book, self._planner)
+        return out
+
+    def _newly_threatening(self, ev) -> list[Output]:
+        """A record of each track first judged to endanger the assets this nation defends."""
+        out: list[Output] = []
+        assets = self._planner.assets
+        for i in np.flatnonzero(ev.value_at_risk > 0):
+            track = int(ev.track_ids[i])
+            if track not in self._evaluated:
+                self._evaluated.add(track)
+                names = [assets.ids[a] for a in np.flatnonzero(ev.p_hit[i] >= 0.01)]
+                out.append(Record("threat_evaluated", {"track": track, "value": float(ev.value_at_risk[i]),
+                                                       "detail": ",".join(names), "pos_ecef": ev.x[i, :3]}))
         return out
 
     def _fuse_partner(self, msg: TrackReport) -> None:
