@@ -55,7 +55,8 @@ class Run:
             lat, lon = coverage_footprint(model, COVERAGE_ALT_M)
             coverage.append({"sensor": sensor.id, "nation": sensor.nation,
                              "lat_deg": np.asarray(lat).tolist(), "lon_deg": np.asarray(lon).tolist()})
-        return render_report(self.scenario, self.events, self.tracks, self.metrics, coverage, picture=self.picture)
+        return render_report(self.scenario, self.events, self.tracks, self.metrics, coverage, picture=self.picture,
+                             audit=self.audit.entries)
 
     def write(self, directory: str | Path) -> Path:
         """Write the run record to ``directory`` (created if needed) and return the report's path."""

@@ -322,3 +322,19 @@ def test_basemap_is_embedded_when_given():
     script = page.split("window.PlotlyGeoAssets.topojson[\"world_110m\"] = ", 1)[1].split(";</script>", 1)[0]
     assert json.loads(script) == topology
     assert parse(page).errors == []
+
+
+def test_policy_section_counts_each_rule_decision():
+    audit = [{"seq": 0, "kind": "run", "rule": "", "t_s": 0.0},
+             {"seq": 1, "kind": "withheld", "rule": "sharing:ALF:tracks", "t_s": 2.0},
+             {"seq": 2, "kind": "withheld", "rule": "sharing:ALF:tracks", "t_s": 4.0},
+             {"seq": 3, "kind": "caveat", "rule": "overflight:BRV", "t_s": 6.0},
+             {"seq": 4, "kind": "seal", "rule": "", "t_s": 9.0}]
+    page = render(audit=audit)
+    section = page[page.index('<section id="policy">'):page.index('<section id="events">')]
+    rows = re.findall(r"<tr>(.*?)</tr>", section, re.S)
+    cells = [re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r, re.S) for r in rows]
+    body = [[c.strip() for c in row] for row in cells[1:]]
+    # Header and seal are not decisions; the two withholdings are one row with their first and last times.
+    assert [row[:3] for row in body] == [["caveat", "overflight:BRV", "1"], ["withheld", "sharing:ALF:tracks", "2"]]
+    assert "No audit log" in render()

@@ -78,7 +78,7 @@ TOPOJSON_NAME = "world_110m"  # what plotly.js looks up for scope "world" at res
 
 def render_report(scenario: Scenario, events: pd.DataFrame, tracks: pd.DataFrame, metrics: Mapping[str, Any],
                   coverage: Sequence[Mapping[str, Any]], *, basemap: Mapping[str, Any] | None = None,
-                  picture: pd.DataFrame | None = None) -> str:
+                  picture: pd.DataFrame | None = None, audit: Sequence[Mapping[str, Any]] = ()) -> str:
     """One self-contained HTML document describing a run.
 
     ``events`` and ``tracks`` are the run's event log and system-track histories (columns as in
@@ -88,7 +88,8 @@ def render_report(scenario: Scenario, events: pd.DataFrame, tracks: pd.DataFrame
     footprints ``{"sensor", "nation", "lat_deg": [...], "lon_deg": [...]}``. ``basemap``, optional, is a
     Plotly-format world TopoJSON embedded so the map shows land and borders offline. ``picture``,
     optional, is the per-picture quality table (OSPA and GOSPA over time); ``metrics["picture"]`` gives
-    the SIAP table.
+    the SIAP table. ``audit``, optional, is the run's audit entries (:mod:`shieldwall.policy.audit`),
+    counted per decision and rule in a policy section.
 
     Pure: the same inputs give the same text; nothing is printed, read from the clock or made random.
     """
@@ -131,6 +132,8 @@ def render_report(scenario: Scenario, events: pd.DataFrame, tracks: pd.DataFrame
         figures={k: None if v is None else Markup(v) for k, v in figures.items()},
         nations=_table(nation_rows, ("id", "name")),
         decisions=_table(list(metrics.get("threat_timeline") or []), ("threat", "class")),
+        policy=_table(_policy_rows(audit), ("decision", "rule")),
+        audit_head=(metrics.get("audit") or {}).get("head"),
         siap=_table([{"ospa_mean_m": quality.get("ospa_mean_m"), "gospa_mean_m": quality.get("gospa_mean_m"),
                       **(quality.get("siap") or {})}] if quality.get("pictures") else [], ("ospa_mean_m",)),
         events=_table(shown.to_dict("records"), tuple(EVENT_COLUMNS), drop_empty=True),
@@ -380,6 +383,24 @@ def _figure_html(fig: go.Figure, div_id: str, height: int) -> str:
 
 # --------------------------------------------------------------------------------------------------
 # Tables and formatting.
+
+
+#: Audit entry kinds that are not decisions (the chain's own header and seal).
+_CHAIN_KINDS = ("run", "seal")
+
+
+def _policy_rows(audit: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Decisions a policy rule touched, counted per (kind, rule), with the first and last time [s]."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for e in audit:
+        if e.get("kind") in _CHAIN_KINDS:
+            continue
+        key = (str(e.get("kind", "")), str(e.get("rule", "")))
+        row = rows.setdefault(key, {"decision": key[0], "rule": key[1], "count": 0, "first_s": e.get("t_s"),
+                                    "last_s": e.get("t_s")})
+        row["count"] += 1
+        row["last_s"] = e.get("t_s")
+    return [rows[k] for k in sorted(rows)]
 
 
 def _table(records: Sequence[Mapping[str, Any]], first: Sequence[str], drop_empty: bool = False) -> dict[str, Any]:
