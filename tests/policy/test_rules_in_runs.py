@@ -115,6 +115,13 @@ def _over(poly: Polygon, r_ecef: np.ndarray) -> bool:
     return poly.contains(Point(math.degrees(float(lon)), math.degrees(float(lat))))
 
 
+def _aimed_at(sim, order: EngagementOrder) -> int:
+    """Index of the true threat nearest to an order's aim point at its intercept time (the flights as
+    planned: whatever became of them in the run)."""
+    r = sim.truth.ephemeris.state(order.intercept_s)[0]
+    return int(np.argmin(np.linalg.norm(r - order.aim_ecef, axis=-1)))
+
+
 def _orders_touching(data, sim, delivered, nation: str) -> list[EngagementOrder]:
     """Orders to other nations' batteries whose intercept point, or the impact point of the threat
     they engage, lies over ``nation``'s territory (truth impact: independent of the prediction)."""
@@ -124,8 +131,7 @@ def _orders_touching(data, sim, delivered, nation: str) -> list[EngagementOrder]
     for _, dst, m in delivered:
         if not isinstance(m, EngagementOrder) or dst != m.battery or sim.battery_specs[m.battery].nation == nation:
             continue
-        threat, _ = sim.truth.nearest_threat(m.intercept_s, m.aim_ecef, 50_000.0)
-        if _over(poly, m.aim_ecef) or (threat >= 0 and _over(poly, eph.impact_ecef[threat])):
+        if _over(poly, m.aim_ecef) or _over(poly, eph.impact_ecef[_aimed_at(sim, m)]):
             out.append(m)
     return out
 
@@ -251,3 +257,25 @@ def test_threat_warnings_follow_the_agreements_of_the_nations_whose_tracks_they_
     assert any(m.launch_lat_deg is not None for dst, m in warnings if dst == "ol-c2")
     withheld = {e["rule"] for e in sim.audit.entries if e["kind"] == "withheld" and e["message"] == "ThreatWarning"}
     assert withheld == {"sharing:osterland:threat_assessments"}
+
+
+def test_rules_of_engagement_by_threat_class(baseline):
+    # Osterland's batteries may engage MRBMs only: its SRBM engagements of the baseline disappear (each
+    # removal audited), its MRBM ones may stay. The class is estimated from each track's ground range;
+    # the reference here is the truth class of the threat each order aimed at.
+    data = copy.deepcopy(BASE)
+    data["policies"] = [{"nation": "osterland", "engage_classes": ["mrbm"]}]
+    sim, delivered = _run_capturing(data)
+    classes = dict(zip(sim.threats.ids, sim.threats.classes))
+
+    def osterland_classes(sim, delivered):
+        out = []
+        for _, dst, m in delivered:
+            if isinstance(m, EngagementOrder) and dst == m.battery and sim.battery_specs[m.battery].nation == "osterland":
+                out.append(classes[sim.threats.ids[_aimed_at(sim, m)]])
+        return out
+
+    assert "srbm" in osterland_classes(*baseline[1:])          # the rule has something to forbid
+    assert "srbm" not in osterland_classes(sim, delivered)
+    roe = [e for e in sim.audit.entries if e["kind"] == "caveat" and e["rule"] == "roe:osterland"]
+    assert roe and all("srbm" in e["reason"] for e in roe)
