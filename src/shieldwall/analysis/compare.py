@@ -219,7 +219,6 @@ def run_once(scenario: Scenario, seed: int) -> dict[str, Any]:
     assets), ``interceptors_for_others`` (the metrics' ``interceptors_fired_for_others``) and
     ``tracks_contributed`` (None when the metrics do not report it). Pure: the same inputs give the
     same dictionary, in any process."""
-    from shieldwall.analysis.metrics import _threatened_nations
     from shieldwall.api import run
 
     try:
@@ -227,14 +226,9 @@ def run_once(scenario: Scenario, seed: int) -> dict[str, Any]:
     except ShieldwallError as exc:   # re-raised plain, so it crosses process boundaries intact
         raise ShieldwallError(str(exc)) from None
     m = result.metrics
-    ev = result.events
-    kills = ev[(ev["kind"] == "intercept") & (ev["threat"] != "")]
-    threatened = _threatened_nations(ev, {a.id: a.nation for a in scenario.assets})
     nations = {}
     for nid, figs in m["nations"].items():
-        mine = kills.loc[kills["nation"] == nid, "threat"]
-        for_others = sum(1 for t in mine if nid not in threatened.get(t, {nid}))
-        nations[nid] = {"assets_defended_for_others": figs.get("kills_for_others", for_others),
+        nations[nid] = {"assets_defended_for_others": figs.get("kills_for_others"),
                         "interceptors_for_others": figs.get("interceptors_fired_for_others"),
                         "tracks_contributed": figs.get("tracks_contributed")}
     return {**{name: m.get(key) for name, key in METRICS.items()}, "nations": nations}

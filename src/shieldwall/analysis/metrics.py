@@ -95,6 +95,7 @@ def compute_metrics(scenario: Scenario, events: pd.DataFrame, threat_ids: tuple[
         mine = [a for a in scenario.assets if a.nation == n.id]
         fired = launches[launches["nation"] == n.id]
         for_others = fired["threat"].map(lambda t: bool(t) and n.id not in threatened_nation.get(t, {n.id}))
+        killed = kills.loc[(kills["nation"] == n.id) & (kills["threat"] != ""), "threat"]
         nations[n.id] = {
             "name": n.name,
             "assets": len(mine),
@@ -105,6 +106,7 @@ def compute_metrics(scenario: Scenario, events: pd.DataFrame, threat_ids: tuple[
             "interceptors_fired": int(len(fired)),
             "interceptors_fired_for_others": int(for_others.sum()) if len(fired) else 0,
             "kills": int((kills["nation"] == n.id).sum()),
+            "kills_for_others": int(sum(n.id not in threatened_nation.get(t, {n.id}) for t in killed)),
             "first_detections": int(((kind == "first_detection") & (ev["nation"] == n.id)).sum()),
         }
 
