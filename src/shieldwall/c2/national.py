@@ -1,7 +1,8 @@
 """National C2 node: tracks what the nation's sensors see, shares its tracks as the nation's
 agreements allow, decides on alliance orders for its ``national_approval`` batteries, changes its
 batteries' authority when its policy says so, and plans for its own ``national_only`` batteries on
-its own tracks fused with the tracks partner nations share with it."""
+its own tracks fused with the tracks partner nations share with it (only tracks that may come down
+near the assets it defends: :mod:`shieldwall.assess.screen`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from shieldwall.assess.screen import near_assets
 from shieldwall.c2.deconfliction import EngagementBook
 from shieldwall.c2.node import Audit, Output, Record, Send, Timer
 from shieldwall.c2.planner import CycleGate, PredictionMemo, PlanningContext, evaluate, plan_cycle
@@ -207,8 +209,9 @@ class NationalNode:
             self._fuse_partner(self._partner_reports[nation])
         self._partner_reports.clear()
         own = self.tracker.confirmed()
-        if len(own.ids):
-            self._fusion.ingest(self.nation, own.ids, own.x, own.P, own.t_update_s)
+        keep = near_assets(own.x, own.P, self._planner.assets.ecef)
+        if keep.any():
+            self._fusion.ingest(self.nation, own.ids[keep], own.x[keep], own.P[keep], own.t_update_s[keep])
         ids, t_update_s = self._fusion.updates(t_s)
         out: list[Output] = list(self._book.assess(t_s, ids, t_update_s))
         if len(ids) and self._gate.needed(t_s, ids, self._book, self._planner):
@@ -233,8 +236,14 @@ class NationalNode:
         return out
 
     def _fuse_partner(self, msg: TrackReport) -> None:
-        self._fusion.ingest(msg.nation, msg.ids, msg.x, msg.P, msg.t_update_s)
-        for k, track in enumerate(msg.ids.tolist()):
+        """Fuse a partner's tracks that may come down near the assets we defend (the others cannot
+        matter to our batteries: :func:`~shieldwall.assess.screen.near_assets`)."""
+        keep = near_assets(msg.x, msg.P, self._planner.assets.ecef)
+        if not keep.any():
+            return
+        self._fusion.ingest(msg.nation, msg.ids[keep], msg.x[keep], msg.P[keep], msg.t_update_s[keep])
+        for k in np.flatnonzero(keep).tolist():
+            track = int(msg.ids[k])
             named = msg.track_sensors[k] if msg.track_sensors.shape[1] else []
             self._partner_sensors[(msg.nation, track)] = [s for s, on in zip(msg.sensor_ids, named) if on]
 

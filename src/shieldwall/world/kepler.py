@@ -20,14 +20,14 @@ def specific_energy_jkg(r_m: np.ndarray, v_ms: np.ndarray) -> np.ndarray:
 
 
 def _conic(r_m, v_ms, fpa_rad):
-    """Semi-latus rectum p [m], eccentricity e and true anomaly [rad] of the state (r, v, fpa).
+    """Semi-latus rectum p [m], eccentricity e and true anomaly [rad, in [0, 2 pi)] of the state (r, v, fpa).
 
     e is NaN for an unbound state (parabola or hyperbola: it never comes back down)."""
     r, v, g = np.asarray(r_m, float), np.asarray(v_ms, float), np.asarray(fpa_rad, float)
     p = (r * v * np.cos(g)) ** 2 / MU_M3S2
     ecos, esin = p / r - 1.0, p / r * np.tan(g)
     e = np.where(r * v * v < 2.0 * MU_M3S2, np.hypot(ecos, esin), np.nan)
-    return p, e, np.arctan2(esin, ecos)
+    return p, e, np.mod(np.arctan2(esin, ecos), 2.0 * np.pi)  # in [0, 2 pi): past apogee is beyond pi
 
 
 def _descent_anomaly(p, e, nu0, r_end_m):
