@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from shieldwall.geo import OMEGA_RADS, ecef_to_geodetic, geodetic_to_ecef
+from shieldwall.geo import A_M, B_M, OMEGA_RADS
 from shieldwall.world.kepler import free_flight_angle_rad, time_of_flight_s
 
 #: Fixed margin [m] of the screen: the Keplerian arc against the full prediction, plus asset radii.
@@ -27,28 +27,32 @@ SCREEN_MARGIN_M = 150_000.0
 SCREEN_SIGMAS = 5.0
 
 
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cross product of (N, 3) arrays (cheaper than :func:`numpy.cross` for small N)."""
+    return np.stack([a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1], a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2],
+                     a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]], axis=1)
+
+
 def vacuum_impact_ecef(x_ecef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Where states ``x_ecef`` (N, 6) [m, m/s, ECEF] would come down on a Keplerian arc: the ECEF point
-    (N, 3) on the sphere of the ground radius below each state, and the time of flight (N,) [s]
-    (NaN where the arc never comes down)."""
+    (N, 3) on the sphere of the ground radius below each state (the ellipsoid's geocentric radius at
+    the state's latitude), and the time of flight (N,) [s] (NaN where the arc never comes down)."""
     x = np.asarray(x_ecef, float).reshape(-1, 6)
     r, v = x[:, :3], x[:, 3:]
-    omega = np.array([0.0, 0.0, OMEGA_RADS])
-    v_in = v + np.cross(omega, r)                     # inertial velocity (frames coincide now)
-    r_m = np.linalg.norm(r, axis=1)
-    speed = np.linalg.norm(v_in, axis=1)
+    v_in = v + OMEGA_RADS * np.stack([-r[:, 1], r[:, 0], np.zeros(len(r))], axis=1)  # inertial velocity
+    r_m = np.sqrt(np.einsum("ni,ni->n", r, r))
+    speed = np.sqrt(np.einsum("ni,ni->n", v_in, v_in))
     r_hat = r / r_m[:, None]
-    fpa = np.arcsin(np.clip(np.sum(r_hat * v_in, axis=1) / np.maximum(speed, 1e-9), -1.0, 1.0))
-    lat, lon, alt = ecef_to_geodetic(r)
-    ground_m = np.linalg.norm(geodetic_to_ecef(lat, lon, np.zeros_like(alt)), axis=1)
+    fpa = np.arcsin(np.clip(np.einsum("ni,ni->n", r_hat, v_in) / np.maximum(speed, 1e-9), -1.0, 1.0))
+    sin2 = r_hat[:, 2] ** 2                         # of the geocentric latitude
+    ground_m = A_M * B_M / np.sqrt(B_M * B_M * (1.0 - sin2) + A_M * A_M * sin2)
     end_m = np.minimum(ground_m, r_m)
     angle = free_flight_angle_rad(r_m, speed, fpa, end_m)
     tof = time_of_flight_s(r_m, speed, fpa, end_m)
-    h = np.cross(r, v_in)
-    along = np.cross(h, r)                            # in the orbital plane, ahead of r
-    along /= np.maximum(np.linalg.norm(along, axis=1), 1e-9)[:, None]
+    along = _cross(_cross(r, v_in), r)              # in the orbital plane, ahead of r
+    along /= np.maximum(np.sqrt(np.einsum("ni,ni->n", along, along)), 1e-9)[:, None]
     point_in = end_m[:, None] * (np.cos(angle)[:, None] * r_hat + np.sin(angle)[:, None] * along)
-    turn = -OMEGA_RADS * tof                          # the Earth turns under the flight
+    turn = -OMEGA_RADS * tof                        # the Earth turns under the flight
     c, s = np.cos(turn), np.sin(turn)
     point = np.stack([c * point_in[:, 0] - s * point_in[:, 1], s * point_in[:, 0] + c * point_in[:, 1],
                       point_in[:, 2]], axis=1)

@@ -205,13 +205,8 @@ class NationalNode:
         if not self._planner.tasked.any():  # nothing of ours to plan for (all delegated, for now)
             self._partner_reports.clear()
             return []
-        for nation in sorted(self._partner_reports):
-            self._fuse_partner(self._partner_reports[nation])
-        self._partner_reports.clear()
         own = self.tracker.confirmed()
-        keep = near_assets(own.x, own.P, self._planner.assets.ecef)
-        if keep.any():
-            self._fusion.ingest(self.nation, own.ids[keep], own.x[keep], own.P[keep], own.t_update_s[keep])
+        self._fuse_relevant(own)
         ids, t_update_s = self._fusion.updates(t_s)
         out: list[Output] = list(self._book.assess(t_s, ids, t_update_s))
         if len(ids) and self._gate.needed(t_s, ids, self._book, self._planner):
@@ -235,17 +230,29 @@ class NationalNode:
                                                        "detail": ",".join(names), "pos_ecef": ev.x[i, :3]}))
         return out
 
-    def _fuse_partner(self, msg: TrackReport) -> None:
-        """Fuse a partner's tracks that may come down near the assets we defend (the others cannot
-        matter to our batteries: :func:`~shieldwall.assess.screen.near_assets`)."""
-        keep = near_assets(msg.x, msg.P, self._planner.assets.ecef)
-        if not keep.any():
-            return
-        self._fusion.ingest(msg.nation, msg.ids[keep], msg.x[keep], msg.P[keep], msg.t_update_s[keep])
+    def _fuse_relevant(self, own) -> None:
+        """Fuse the partners' latest reports and our own confirmed tracks (``own``), keeping only tracks
+        that may come down near the assets we defend (the others cannot matter to our batteries:
+        :func:`~shieldwall.assess.screen.near_assets`, one call for all of them)."""
+        reports = [self._partner_reports[n] for n in sorted(self._partner_reports)]
+        self._partner_reports.clear()
+        parts = [(m.nation, m.ids, m.x, m.P, m.t_update_s) for m in reports]
+        parts.append((self.nation, own.ids, own.x, own.P, own.t_update_s))
+        keep = near_assets(np.concatenate([p[2] for p in parts]), np.concatenate([p[3] for p in parts]),
+                           self._planner.assets.ecef)
+        start = 0
+        for k, (nation, ids, x, P, t_update) in enumerate(parts):
+            mine = keep[start:start + len(ids)]
+            start += len(ids)
+            if mine.any():
+                self._fusion.ingest(nation, ids[mine], x[mine], P[mine], t_update[mine])
+            if k < len(reports):
+                self._partner_sources(reports[k], mine)
+
+    def _partner_sources(self, msg: TrackReport, keep: np.ndarray) -> None:
         for k in np.flatnonzero(keep).tolist():
-            track = int(msg.ids[k])
             named = msg.track_sensors[k] if msg.track_sensors.shape[1] else []
-            self._partner_sensors[(msg.nation, track)] = [s for s, on in zip(msg.sensor_ids, named) if on]
+            self._partner_sensors[(msg.nation, int(msg.ids[k]))] = [s for s, on in zip(msg.sensor_ids, named) if on]
 
     def _track_sources(self, track: int) -> list[dict]:
         """The national tracks and sensors behind one of our system tracks."""

@@ -101,8 +101,12 @@ class Simulation:
             peers = tuple(sorted(planning - {c.id})) + (alliance_id,)
             planner = None
             if c.id in planning:
-                # The nation values only the assets its batteries may defend.
-                defended = None if any(b.defends is None for b in own) else {n for b in own for n in b.defends}
+                # The nation values only the assets that the batteries it plans for (national_only, now
+                # or after an authority change) may defend.
+                later = {x for d in policy.delegations if d.nation == c.nation and d.authority == "national_only"
+                         for x in d.batteries}
+                mine = [b for b in own if b.authority == "national_only" or b.id in later]
+                defended = None if any(b.defends is None for b in mine) else {n for b in mine for n in b.defends}
                 planner = PlanningContext(c.id, own, self.assets.of_nations(defended), doctrine, np.zeros(len(own)),
                                           role="national", policy=policy, peers=peers,
                                           caveats=caveats(own, self.assets.of_nations(defended)))
