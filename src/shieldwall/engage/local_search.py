@@ -38,6 +38,9 @@ _DENSE_MATCH = 250_000
 _MAX_MATCH_ENTRIES = 4_000_000
 #: Perturbation rounds by default: KICK_CELLS / (B T), at most MAX_KICKS (a fixed amount of work).
 KICK_CELLS, MAX_KICKS = 2_000, 32
+#: Instances of at most this many (battery, threat) cells get the two-move-deep search at each local
+#: optimum (its cost grows with the square of the moves).
+LOOKAHEAD_CELLS = 64
 #: A perturbation relocates between one and this fraction of the engaged cells (at least two), at random.
 _KICK_FRACTION = 0.3
 
@@ -186,13 +189,35 @@ def _engagement_moves(plan: _Plan, bi: np.ndarray, ti: np.ndarray, q: np.ndarray
             lambda i, t: ((mb[i], mt[i], -mk[i]), (mb[i], t, mk[i])))
 
 
+def _lookahead(plan: _Plan, tol: float) -> list[Move]:
+    """Depth-two search: the best pair of moves (any first move, then the best move after it) whose
+    sum improves the plan by more than ``tol``, as one compound move (empty list: none does). It finds
+    the exchanges a single move cannot make, e.g. two batteries trading threats so that one of them
+    can then put a second round on its new threat."""
+    best: Move | None = None
+    for delta, shifts in _moves(plan, -np.inf):
+        trial = _Plan(plan.p, plan.n)
+        for b, t, k in shifts:
+            trial.shift(int(b), int(t), int(k))
+        follow = _moves(trial, delta + tol)
+        if not follow:
+            continue
+        second = min(follow, key=lambda m: m[0])
+        if best is None or delta + second[0] < best[0]:
+            best = (delta + second[0], tuple(shifts) + tuple(second[1]))
+    return [best] if best is not None else []
+
+
 def descend(plan: _Plan, deadline: float = np.inf) -> int:
     """Local search on ``plan`` in place until no move improves (or ``deadline``, perf_counter
-    seconds, passes); returns the number of rounds."""
+    seconds, passes); returns the number of rounds. On instances of at most :data:`LOOKAHEAD_CELLS`
+    (battery, threat) cells a local optimum is also searched two moves deep (:func:`_lookahead`)."""
     rounds = 0
     while time.perf_counter() < deadline:
         tol = _REL_TOL * max(1.0, abs(plan.objective()))
         moves = sorted(_moves(plan, tol), key=lambda m: m[0])
+        if not moves and plan.p.pk.size <= LOOKAHEAD_CELLS:
+            moves = _lookahead(plan, tol)
         if not moves:
             break
         rounds += 1
