@@ -122,19 +122,31 @@ def test_denials_come_at_the_scenario_rate():
     assert abs(denied - 0.3 * n) < 4 * np.sqrt(n * 0.3 * 0.7)
 
 
+def _straight_tracks(rng):
+    """Five tracks flying straight lines sampled every 2 s for 100 s: (times (50,), positions (5, 50, 3))."""
+    times = np.arange(0.0, 100.0, 2.0)
+    return times, rng.normal(size=(5, 1, 3)) * 50e3 + rng.normal(size=(5, 1, 3)) * 1e3 * times[None, :, None]
+
+
+def _others_engage(book, rng, times, tracks, spread_m):
+    """Three other nodes' launched engagements, each aimed within ``spread_m`` of a random track's
+    position at its intercept time; returns their (intercept time, aim point)."""
+    engagements = []
+    for i in range(3):
+        when = float(rng.choice(times))
+        aim = tracks[rng.integers(5), int(when / 2.0)] + rng.normal(size=3) * spread_m
+        book.observe(EngagementStatus(f"x{i}", 0.0, "other", "n2", -1, "launched", aim, when, 1))
+        engagements.append((when, aim))
+    return engagements
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 10_000))
 def test_engaged_mask_matches_brute_force_distances(seed):
     rng = np.random.default_rng(seed)
     book = EngagementBook(8.0)
-    times = np.arange(0.0, 100.0, 2.0)
-    tracks = rng.normal(size=(5, 1, 3)) * 50e3 + rng.normal(size=(5, 1, 3)) * 1e3 * times[None, :, None]
-    engagements = []
-    for i in range(3):
-        when = float(rng.choice(times))
-        aim = tracks[rng.integers(5), int(when / 2.0)] + rng.normal(size=3) * 20e3
-        book.observe(EngagementStatus(f"x{i}", 0.0, "other", "n2", -1, "launched", aim, when, 1))
-        engagements.append((when, aim))
+    times, tracks = _straight_tracks(rng)
+    engagements = _others_engage(book, rng, times, tracks, 20e3)
     mask = book.engaged_mask(np.arange(5), times, tracks)
     expected = [any(np.linalg.norm(tracks[t, int(w / 2.0)] - a) < SAME_THREAT_GATE_M for w, a in engagements)
                 for t in range(5)]
@@ -146,18 +158,12 @@ def test_engaged_mask_matches_brute_force_distances(seed):
 def test_engaged_mask_gates_on_track_uncertainty_and_tracks_born_since_the_order(seed):
     rng = np.random.default_rng(seed)
     book = EngagementBook(8.0)
-    times = np.arange(0.0, 100.0, 2.0)
-    tracks = rng.normal(size=(5, 1, 3)) * 50e3 + rng.normal(size=(5, 1, 3)) * 1e3 * times[None, :, None]
+    times, tracks = _straight_tracks(rng)
     sig_p, sig_v = rng.uniform(100.0, 3000.0, 5), rng.uniform(1.0, 60.0, 5)
     P = np.zeros((5, 6, 6))
     P[:, :3, :3] = (sig_p ** 2)[:, None, None] * np.eye(3)
     P[:, 3:, 3:] = (sig_v ** 2)[:, None, None] * np.eye(3)
-    others, own = [], []
-    for i in range(3):
-        when = float(rng.choice(times))
-        aim = tracks[rng.integers(5), int(when / 2.0)] + rng.normal(size=3) * 8e3
-        book.observe(EngagementStatus(f"x{i}", 0.0, "other", "n2", -1, "launched", aim, when, 1))
-        others.append((when, aim))
+    others, own = _others_engage(book, rng, times, tracks, 8e3), []
     # Own orders on track 1 (which then knew tracks 0-2) and on track 9 (which knew 9 and 0): tracks born
     # since an order may be its object tracked anew; tracks it knew are others.
     for i, (track, known) in enumerate(((1, (0, 1, 2)), (9, (9, 0)))):
