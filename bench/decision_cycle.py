@@ -38,7 +38,8 @@ the (battery, threat) pairs whose pk is positive in the instance. Every figure i
 ``--repeats`` cycles (7; 3 with ``--quick``). ``variants`` repeats cold and warm with the doctrine's
 solver set to ``fast`` and ``greedy`` (``auto`` is the headline), and once without a memo.
 
-Prints one JSON object (``{"threats", "batteries", "cold_ms", "warm_ms", "evaluation_ms",
+Prints one JSON object (``{"threats", "batteries", "cold_ms", "warm_ms", "max_ms" (the slowest cycle of
+each), "evaluation_ms",
 "plan_ms", "orders", "solver", "variants", "target_ms", "machine", ...}``); progress goes to stderr.
 BLAS/OpenMP threads are pinned to one before NumPy loads.
 
@@ -354,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         "batteries": len(batteries),
         "cold_ms": cold["ms"],
         "warm_ms": warm["ms"],
+        "max_ms": {"cold": cold["max_ms"], "warm": warm["max_ms"]},
         "evaluation_ms": {"cold": cold["evaluation_ms"], "warm": warm["evaluation_ms"]},
         "plan_ms": {"cold": cold["plan_ms"], "warm": warm["plan_ms"]},
         "breakdown_ms": {m: {k: results[f"{m}/auto"][k] for k in ("evaluation_ms", "windows_ms", "assignment_ms",

@@ -3,7 +3,7 @@ broadcasts), kill assessment after each intercept, and which tracks are therefor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,7 +29,8 @@ class Engagement:
     intercept_s: float
     shots: int
     state: str  # "ordered" | "launched"
-    known: frozenset[int] = frozenset()  # the owner's tracks when it ordered (other objects, then)
+    known: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # the owner's tracks when it
+    # ordered (other objects, then)
 
 
 class EngagementBook:
@@ -51,7 +52,7 @@ class EngagementBook:
         """Book an own order; ``known_tracks``: the node's track numbers when it ordered (tracks it then
         judged to be other objects)."""
         self.version += 1
-        known = frozenset(np.asarray(known_tracks).tolist()) if known_tracks is not None else frozenset()
+        known = np.asarray(known_tracks if known_tracks is not None else (), np.int64)
         self._own[order.order_id] = Engagement(order.order_id, order.battery, order.track, order.aim_ecef,
                                                order.intercept_s, order.shots, "ordered", known)
 
@@ -144,8 +145,7 @@ class EngagementBook:
         open_ = [*self._own.values(), *self._others.values()]
         if open_ and len(times_s):
             # (T, E): may engagement e cover track t by position (not its own, not known to it as other)
-            eligible = np.array([[t != e.track and t not in e.known for e in open_] for t in ids], bool).reshape(
-                len(ids), len(open_))
+            eligible = np.stack([(track_ids != e.track) & ~np.isin(track_ids, e.known) for e in open_], axis=1)
             aims = np.array([e.aim_ecef for e in open_])
             when = np.array([e.intercept_s for e in open_])
             k = np.clip(np.searchsorted(times_s, when), 0, len(times_s) - 1)
